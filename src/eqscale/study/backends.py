@@ -1,0 +1,208 @@
+"""Execution backends: run independent tasks and report each outcome as soon as it is done.
+
+A task is a picklable module-level function applied to one picklable item. ``local`` runs them
+in-process (``workers == 1``) or in a pool of fresh ``spawn`` processes; ``ray`` runs each as a
+Ray task on a local Ray instance (default) or on a cluster given its address. The same
+abstraction serves training sweeps and sharded data generation::
+
+    with make_backend("ray", workers=4) as backend:
+        for outcome in backend.map_unordered(simulate_shard, shards):
+            ...
+
+A task that raises is reported as an :class:`Outcome` with ``error`` set; it does not stop the
+others. ``KeyboardInterrupt`` cancels what has not started and propagates.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eqscale.errors import EqscaleError
+
+BACKENDS = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of task ``index``: ``value`` on success, else ``error`` (one line)."""
+
+    index: int
+    value: Any = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def _error_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+def _apply(fn: Callable[[Any], Any], item: Any) -> Any:
+    """``fn(item)``: a plain Python function Ray can wrap whatever ``fn`` is (builtins too)."""
+    return fn(item)
+
+
+def _limit_threads(threads: int) -> None:
+    """Pool initializer: cap math-library threads before the task imports torch/numpy."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(threads)
+
+
+class LocalBackend:
+    """In-process for one worker, else a process pool (``spawn``: no inherited torch state)."""
+
+    name = "local"
+
+    def __init__(self, workers: int = 1, threads: int = 1) -> None:
+        if workers < 1:
+            raise EqscaleError(f"workers must be at least 1, got {workers}")
+        self.workers = workers
+        self.threads = threads
+
+    def __enter__(self) -> LocalBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def map_unordered(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Outcome]:
+        if self.workers == 1 or len(items) <= 1:
+            yield from self._in_process(fn, items)
+        else:
+            yield from self._pool(fn, items)
+
+    @staticmethod
+    def _in_process(fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Outcome]:
+        for i, item in enumerate(items):
+            try:
+                value = fn(item)
+            except Exception as exc:  # a failed task is reported, the others still run
+                traceback.print_exc()
+                yield Outcome(i, error=_error_line(exc))
+            else:
+                yield Outcome(i, value=value)
+
+    def _pool(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Outcome]:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures.process import BrokenProcessPool
+
+        pool = ProcessPoolExecutor(
+            max_workers=min(self.workers, len(items)),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_limit_threads,
+            initargs=(self.threads,),
+        )
+        futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
+        try:
+            for fut in as_completed(futures):
+                try:
+                    value = fut.result()
+                except BrokenProcessPool:
+                    yield Outcome(futures[fut], error="worker process died (killed or crashed)")
+                except Exception as exc:
+                    yield Outcome(futures[fut], error=_error_line(exc))
+                else:
+                    yield Outcome(futures[fut], value=value)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+class RayBackend:
+    """Each task a Ray task of ``threads`` CPUs; starts (and stops) a local Ray if none is up.
+
+    ``address`` connects to a running cluster (``ray start --head`` / ``"auto"``); every node
+    then needs eqscale installed and the data directory on a shared file system.
+    """
+
+    name = "ray"
+
+    def __init__(self, workers: int = 1, threads: int = 1, address: str | None = None,
+                 object_store_mb: int = 128) -> None:
+        if workers < 1:
+            raise EqscaleError(f"workers must be at least 1, got {workers}")
+        self.workers = workers
+        self.threads = threads
+        self.address = address
+        self.object_store_mb = object_store_mb
+        self._started = False
+
+    def __enter__(self) -> RayBackend:
+        try:
+            import ray
+        except ImportError:
+            raise EqscaleError(
+                "the ray backend needs Ray: pip install 'eqscale[ray]'"
+            ) from None
+        if not ray.is_initialized():
+            common: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False,
+                                          configure_logging=False)
+            try:
+                if self.address:
+                    ray.init(address=self.address, **common)
+                else:
+                    # Small footprint: tasks return only small dicts, data stays on disk.
+                    ray.init(num_cpus=self.workers * self.threads,
+                             object_store_memory=self.object_store_mb * 1024**2, **common)
+            except (ConnectionError, ValueError, RuntimeError) as exc:
+                raise EqscaleError(f"cannot start or reach Ray ({self.address or 'local'}): "
+                                   f"{_error_line(exc)}") from None
+            self._started = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._started:
+            import ray
+
+            ray.shutdown()
+            self._started = False
+
+    def map_unordered(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Outcome]:
+        import ray
+
+        if not ray.is_initialized():
+            raise RuntimeError("use RayBackend as a context manager: with make_backend(...)")
+        # Ray sets OMP_NUM_THREADS to a task's num_cpus in its workers.
+        remote = ray.remote(num_cpus=self.threads, max_retries=1)(_apply)
+        index = {remote.remote(fn, item): i for i, item in enumerate(items)}
+        pending = list(index)
+        try:
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                for ref in done:
+                    try:
+                        value = ray.get(ref)
+                    except ray.exceptions.RayTaskError as exc:
+                        yield Outcome(index[ref], error=_error_line(exc.cause or exc))
+                    except ray.exceptions.RayError as exc:
+                        yield Outcome(index[ref], error=_error_line(exc))
+                    else:
+                        yield Outcome(index[ref], value=value)
+        finally:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+
+
+def make_backend(name: str, workers: int = 1, threads: int | None = None,
+                 ray_address: str | None = None) -> LocalBackend | RayBackend:
+    """Backend by name; ``threads`` per task defaults to the cores divided among the workers."""
+    if workers < 1:
+        raise EqscaleError(f"workers must be at least 1, got {workers}")
+    if threads is None:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+    if name == "local":
+        if ray_address:
+            raise EqscaleError("--ray-address needs --backend ray")
+        return LocalBackend(workers, threads)
+    if name == "ray":
+        return RayBackend(workers, threads, ray_address)
+    if name == "slurm":
+        raise EqscaleError("the slurm backend (submitit) is not available in this version; "
+                           "use --backend local or --backend ray")
+    raise EqscaleError(f"unknown backend {name!r}; choose one of {BACKENDS}")

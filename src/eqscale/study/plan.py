@@ -1,0 +1,132 @@
+"""Sweep planning: a study spec -> the list of training runs, each with a deterministic id.
+
+Budgets are checked against the model FLOP accounting (:mod:`eqscale.train.budget`): a size is
+in a budget's IsoFLOP grid when the budget buys it at least ``min_steps`` optimiser steps, and a
+budget whose grid is too small to hold a minimum is refused with an :class:`EqscaleError` that
+says which budget would work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from eqscale.errors import EqscaleError
+from eqscale.study.spec import StudySpec
+
+# MOVi-B draws 3..10 objects uniformly: 6.5 on average. Training measures the dataset's own mean;
+# planning before the data exists uses this expectation.
+EXPECTED_MEAN_OBJECTS = 6.5
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One training run of a study: what varies between runs; the rest is the study's."""
+
+    kind: str  # "compute" or "data"
+    model: str
+    size: int
+    budget: float | None = None
+    steps: int | None = None  # data runs: a fixed horizon; compute runs: what the budget buys
+    augment: bool = False
+    train_subset: int | None = None
+
+    @property
+    def label(self) -> str:
+        aug = "+aug" if self.augment else ""
+        what = f"C{self.budget:.2e}" if self.kind == "compute" else f"D{self.train_subset}"
+        return f"{self.kind}-{self.model}{aug}-s{self.size}-{what}"
+
+
+def run_id(run: RunSpec, spec: StudySpec) -> str:
+    """Readable, deterministic id: the run's label plus a hash of everything that defines it.
+
+    The hash covers the training settings and dataset, so editing a study (batch size, learning
+    rate, ...) gives new ids instead of silently reusing runs trained under the old settings.
+    """
+    identity: dict[str, Any] = {
+        "run": {k: v for k, v in run.__dict__.items() if k != "steps" or run.kind == "data"},
+        "train": spec.train.__dict__,
+        "data": spec.data.__dict__,
+    }
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
+    return f"{run.label}-{digest}"
+
+
+def compute_steps(spec: StudySpec, model: str, size: int, budget: float,
+                  mean_objects: float = EXPECTED_MEAN_OBJECTS) -> int:
+    """Optimiser steps that ``budget`` buys ``model`` at ``size`` (0 if not even one)."""
+    from eqscale.train.budget import sample_cost, steps_for_budget
+
+    cost = sample_cost(model, size, mean_objects, spec.data.faces_per_object)
+    per_sample = cost.in_convention(spec.train.budget_convention)
+    try:
+        return steps_for_budget(budget, per_sample, batch_size(spec))
+    except EqscaleError:
+        return 0
+
+
+def batch_size(spec: StudySpec) -> int:
+    """The study's fixed batch size: the override, else the training preset's."""
+    from eqscale.train.config import make_config
+
+    return make_config(spec.train.preset, **spec.train.overrides).batch_size
+
+
+def min_budget(spec: StudySpec, model: str, size: int,
+               mean_objects: float = EXPECTED_MEAN_OBJECTS) -> float:
+    """The smallest budget that buys ``model`` at ``size`` ``min_steps`` steps."""
+    from eqscale.train.budget import sample_cost
+
+    assert spec.compute is not None
+    cost = sample_cost(model, size, mean_objects, spec.data.faces_per_object)
+    per_step = cost.in_convention(spec.train.budget_convention) * batch_size(spec)
+    return per_step * spec.compute.min_steps
+
+
+def plan_study(spec: StudySpec, mean_objects: float = EXPECTED_MEAN_OBJECTS) -> list[RunSpec]:
+    """Every run of the study, compute runs first (by model, budget, size), then data runs.
+
+    Raises :class:`EqscaleError` for a budget whose IsoFLOP grid would hold fewer than
+    ``min_sizes_per_budget`` sizes with at least ``min_steps`` steps each.
+    """
+    runs: list[RunSpec] = []
+    if spec.compute is not None:
+        cs = spec.compute
+        for model in cs.models:
+            for budget in sorted(cs.budgets):
+                grid = []
+                for size in sorted(cs.sizes):
+                    steps = compute_steps(spec, model, size, budget, mean_objects)
+                    if steps >= cs.min_steps:
+                        grid.append(RunSpec("compute", model, size, budget=budget, steps=steps))
+                if len(grid) < cs.min_sizes_per_budget:
+                    _refuse(spec, model, budget, mean_objects)
+                runs.extend(grid)
+    if spec.data_study is not None:
+        ds = spec.data_study
+        for variant in ds.variants:
+            model, _, aug = variant.partition("+")
+            for n in sorted(ds.train_sizes):
+                runs.append(RunSpec("data", model, ds.size, steps=ds.steps,
+                                    augment=aug == "augment", train_subset=n))
+    return runs
+
+
+def _refuse(spec: StudySpec, model: str, budget: float, mean_objects: float) -> None:
+    cs = spec.compute
+    assert cs is not None
+    sizes = sorted(cs.sizes)
+    k = cs.min_sizes_per_budget
+    if len(sizes) < k:
+        raise EqscaleError(
+            f"compute study lists {len(sizes)} sizes but each budget needs {k} for an IsoFLOP grid"
+        )
+    # The k smallest sizes are the cheapest grid; its largest member sets the minimum budget.
+    needed = min_budget(spec, model, sizes[k - 1], mean_objects)
+    raise EqscaleError(
+        f"budget {budget:.3g} FLOPs is impossible for {model}: fewer than {k} of sizes {sizes} "
+        f"get {cs.min_steps} steps at batch size {batch_size(spec)}; use a budget >= {needed:.3g}"
+    )

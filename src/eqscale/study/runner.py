@@ -1,0 +1,94 @@
+"""One planned run -> a training config, and the task a backend executes for it.
+
+The config is built (and validated) in the driver; the task only sets the thread count and
+calls :func:`eqscale.train.loop.run_training`, which resumes from the run directory's
+checkpoint when one exists. Everything a task takes and returns is plain data, so it can cross
+process and machine boundaries (process pool, Ray).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eqscale.study.plan import RunSpec
+from eqscale.study.spec import StudySpec
+
+RUNS_DIR = "runs"
+SWEEP_ERROR = "sweep_error.json"  # a task that raised (crash, not a failed training)
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """Everything a worker needs: the run's id, its TrainConfig as a dict, and where to work."""
+
+    run_id: str
+    config: dict[str, Any]
+    data_dir: str
+    run_dir: str
+    threads: int
+
+
+def train_config(run: RunSpec, spec: StudySpec) -> Any:
+    """The :class:`eqscale.train.config.TrainConfig` of a planned run."""
+    from eqscale.train.config import make_config
+
+    length: dict[str, Any] = (
+        {"budget": run.budget} if run.kind == "compute" else {"steps": run.steps}
+    )
+    return make_config(
+        spec.train.preset,
+        **spec.train.overrides,
+        model=run.model,
+        size=run.size,
+        augment=run.augment,
+        train_subset=run.train_subset,
+        seed=spec.train.seed,
+        budget_convention=spec.train.budget_convention,
+        **length,
+    )
+
+
+def execute_run(task: RunTask) -> dict[str, Any]:
+    """Train (or resume) one run; returns the content of its ``result.json``."""
+    import torch
+
+    from eqscale.train.config import TrainConfig
+    from eqscale.train.loop import run_training
+
+    torch.set_num_threads(task.threads)
+    config = TrainConfig.from_dict(task.config)
+    return run_training(config, task.data_dir, task.run_dir, quiet=True)
+
+
+def run_dir(study_dir: Path, rid: str) -> Path:
+    return study_dir / RUNS_DIR / rid
+
+
+def read_result(path: Path) -> dict[str, Any] | None:
+    """A run directory's ``result.json``, or None when absent or unreadable (still running)."""
+    try:
+        return json.loads((path / "result.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def run_state(path: Path) -> str:
+    """``finished``, ``failed`` (training said so), ``error`` (the task raised), ``partial``
+    (started, interrupted or running) or ``pending`` (never started)."""
+    result = read_result(path)
+    if result is not None:
+        return "finished" if result.get("status") == "finished" else "failed"
+    if (path / SWEEP_ERROR).is_file():
+        return "error"
+    return "partial" if path.is_dir() else "pending"
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)

@@ -1,0 +1,193 @@
+"""Study specs as data: frozen dataclasses with a JSON form.
+
+A study is the dataset it needs, the training settings shared by its runs, and up to two
+experiments (SPEC 7): a *compute study* (per architecture and FLOP budget an IsoFLOP grid of
+model sizes) and a *data study* (training-set sizes x {gatr, transformer, transformer+augment},
+each trained to convergence with early stopping). ``--study`` takes a preset name
+(:mod:`eqscale.study.presets`) or the path of a JSON file holding :meth:`StudySpec.to_dict`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eqscale.errors import EqscaleError
+
+MODELS = ("gatr", "transformer")
+# A data-study variant is an architecture, optionally trained with random E(3) augmentation.
+VARIANTS = ("gatr", "transformer", "transformer+augment", "gatr+augment")
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """The dataset a study trains on (arguments of ``eqscale generate``)."""
+
+    n_train: int
+    n_val: int
+    n_test: int
+    seed: int = 0
+    shapes: str = "procedural"
+    faces_per_object: int = 64
+    shard_size: int = 32
+
+    def __post_init__(self) -> None:
+        for name in ("n_train", "n_val", "n_test", "faces_per_object", "shard_size"):
+            if getattr(self, name) < 1:
+                raise EqscaleError(f"data.{name} must be at least 1, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """Training settings shared by every run: a training preset plus overrides.
+
+    ``overrides`` are fields of :class:`eqscale.train.config.TrainConfig` (batch size, learning
+    rate, evaluation sizes, ...); a fixed batch size per study keeps D = steps x batch size
+    comparable across runs.
+    """
+
+    preset: str = "tiny"
+    overrides: dict[str, Any] = field(default_factory=dict)
+    budget_convention: str = "nominal"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for key in ("model", "size", "steps", "budget", "augment", "train_subset", "seed",
+                    "budget_convention", "device"):
+            if key in self.overrides:
+                raise EqscaleError(f"train.overrides may not set {key!r}; the study plans it")
+        if self.budget_convention not in ("nominal", "executed"):
+            raise EqscaleError(f"unknown budget convention {self.budget_convention!r}")
+
+
+@dataclass(frozen=True)
+class ComputeStudy:
+    """IsoFLOP grids: every model x budget, trained at each size that gets enough steps.
+
+    A size belongs to a budget's grid when the budget buys it at least ``min_steps`` optimiser
+    steps; a budget whose grid has fewer than ``min_sizes_per_budget`` sizes cannot locate an
+    IsoFLOP minimum and is refused by the planner.
+    """
+
+    budgets: tuple[float, ...]
+    sizes: tuple[int, ...]
+    models: tuple[str, ...] = MODELS
+    min_steps: int = 50
+    min_sizes_per_budget: int = 3
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "budgets", tuple(float(b) for b in self.budgets))
+        object.__setattr__(self, "sizes", tuple(int(s) for s in self.sizes))
+        object.__setattr__(self, "models", tuple(self.models))
+        if not self.budgets or any(not b > 0 for b in self.budgets):
+            raise EqscaleError(f"compute.budgets must be positive FLOP counts, got {self.budgets}")
+        if len(set(self.budgets)) != len(self.budgets):
+            raise EqscaleError(f"compute.budgets has duplicates: {self.budgets}")
+        if not self.sizes or any(s < 0 for s in self.sizes) or len(set(self.sizes)) != len(
+            self.sizes
+        ):
+            raise EqscaleError(f"compute.sizes must be distinct size indices >= 0: {self.sizes}")
+        for m in self.models:
+            if m not in MODELS:
+                raise EqscaleError(f"unknown model {m!r} in compute.models; choose from {MODELS}")
+        if self.min_steps < 1 or self.min_sizes_per_budget < 1:
+            raise EqscaleError("compute.min_steps and compute.min_sizes_per_budget must be >= 1")
+
+
+@dataclass(frozen=True)
+class DataStudy:
+    """Training-set sizes x variants at one model size, ``steps`` steps with early stopping."""
+
+    train_sizes: tuple[int, ...]
+    size: int
+    steps: int
+    variants: tuple[str, ...] = ("gatr", "transformer", "transformer+augment")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "train_sizes", tuple(int(n) for n in self.train_sizes))
+        object.__setattr__(self, "variants", tuple(self.variants))
+        if not self.train_sizes or any(n < 1 for n in self.train_sizes):
+            raise EqscaleError(f"data_study.train_sizes must be >= 1: {self.train_sizes}")
+        if len(set(self.train_sizes)) != len(self.train_sizes):
+            raise EqscaleError(f"data_study.train_sizes has duplicates: {self.train_sizes}")
+        for v in self.variants:
+            if v not in VARIANTS:
+                raise EqscaleError(f"unknown data-study variant {v!r}; choose from {VARIANTS}")
+        if self.size < 0 or self.steps < 1:
+            raise EqscaleError("data_study.size must be >= 0 and data_study.steps >= 1")
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """A whole study: dataset, shared training settings, compute and data experiments."""
+
+    name: str
+    data: DataSpec
+    train: TrainSpec
+    compute: ComputeStudy | None = None
+    data_study: DataStudy | None = None
+    description: str = ""
+    bootstrap: int = 200  # bootstrap resamples of the fits (eqscale demo)
+
+    def __post_init__(self) -> None:
+        if not self.name or not all(c.isalnum() or c in "-_" for c in self.name):
+            raise EqscaleError(f"study name must be letters, digits, - or _: {self.name!r}")
+        if self.compute is None and self.data_study is None:
+            raise EqscaleError(f"study {self.name!r} has neither a compute nor a data study")
+        if self.data_study is not None and max(self.data_study.train_sizes) > self.data.n_train:
+            raise EqscaleError(
+                f"data study wants {max(self.data_study.train_sizes)} training trajectories "
+                f"but the dataset has {self.data.n_train}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> StudySpec:
+        d = dict(d)
+        parts: dict[str, Any] = {}
+        for key, sub in (("data", DataSpec), ("train", TrainSpec), ("compute", ComputeStudy),
+                         ("data_study", DataStudy)):
+            value = d.pop(key, None)
+            parts[key] = None if value is None else _build(sub, value, key)
+        if parts["data"] is None:
+            raise EqscaleError("study spec has no 'data' section")
+        if parts["train"] is None:
+            parts["train"] = TrainSpec()
+        return _build(cls, {**d, **parts}, "study")
+
+
+def _build(cls: type, values: Any, where: str) -> Any:
+    """``cls(**values)`` with a one-line error for unknown, missing or mistyped keys."""
+    if not isinstance(values, dict):
+        raise EqscaleError(f"study spec section {where!r} must be a JSON object")
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise EqscaleError(f"unknown keys in study spec section {where!r}: {unknown}")
+    try:
+        return cls(**values)
+    except TypeError as exc:
+        raise EqscaleError(f"study spec section {where!r}: {exc}") from None
+
+
+def load_study(study: str) -> StudySpec:
+    """A preset name (``tiny``, ``demo``, ``cpu``, ``paper``) or a JSON file of a StudySpec."""
+    from eqscale.study.presets import PRESETS
+
+    if study in PRESETS:
+        return PRESETS[study]
+    path = Path(study)
+    if not path.is_file():
+        raise EqscaleError(
+            f"--study {study!r} is neither a preset ({', '.join(PRESETS)}) nor a JSON file"
+        )
+    try:
+        d = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise EqscaleError(f"cannot read study spec {path}: {exc}") from None
+    return StudySpec.from_dict(d)
