@@ -1,0 +1,34 @@
+"""``eqscale train``: command-line arguments -> :class:`TrainConfig` -> :func:`run_training`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eqscale.errors import EqscaleError
+from eqscale.train.config import make_config
+
+
+def parse_size(size: str | int | None) -> int | None:
+    """The size index from the command line (a non-negative integer, or absent)."""
+    if size is None or isinstance(size, int):
+        return size
+    try:
+        return int(size)
+    except ValueError:
+        raise EqscaleError(f"--size must be an integer size index, got {size!r}") from None
+
+
+def train_from_cli(model: str, size: str | None, data: str, out: str, preset: str | None,
+                   budget: float | None, steps: int | None, budget_convention: str | None,
+                   augment: bool, train_subset: int | None, batch_size: int | None,
+                   lr: float | None, seed: int, device: str | None,
+                   quiet: bool) -> dict[str, Any]:
+    """Build the run's config from a preset plus the given flags and train (or resume)."""
+    from eqscale.train.loop import run_training
+
+    config = make_config(
+        preset, model=model, size=parse_size(size), budget=budget, steps=steps,
+        budget_convention=budget_convention, augment=augment, train_subset=train_subset,
+        batch_size=batch_size, lr=lr, seed=seed, device=device,
+    )
+    return run_training(config, data, out, quiet=quiet)
