@@ -1,0 +1,142 @@
+"""A `tiny` study end to end: both backends give the same run table, an interrupted sweep
+resumes (finished runs skipped, same table), and `status` reports where a study stands."""
+
+import csv
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from eqscale.cli import main
+from eqscale.study.collect import RESULT_COLUMNS
+from eqscale.study.plan import plan_study, run_id
+from eqscale.study.presets import PRESETS
+from eqscale.study.runner import run_dir
+from eqscale.study.sweep import run_sweep
+
+# Columns that legitimately differ between two executions of the same run.
+VOLATILE = {"wall_seconds"}
+
+
+@pytest.fixture(scope="module")
+def spec(tiny_dataset):
+    """The `tiny` preset with its data section describing the fixture's dataset."""
+    manifest = json.loads((Path(tiny_dataset) / "manifest.json").read_text())
+    tiny = PRESETS["tiny"]
+    n_train = _split_size(manifest, "train")
+    sizes = tuple(sorted({min(n, n_train) for n in tiny.data_study.train_sizes}))
+    return dataclasses.replace(
+        tiny, data_study=dataclasses.replace(tiny.data_study, train_sizes=sizes),
+        data=dataclasses.replace(tiny.data, n_train=n_train))
+
+
+def _split_size(manifest, split):
+    splits = manifest["splits"]
+    entry = splits[split]
+    return entry if isinstance(entry, int) else int(entry.get("n", entry.get("trajectories")))
+
+
+def _table(path):
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    return {r["run_id"]: {k: v for k, v in r.items() if k not in VOLATILE} for r in rows}
+
+
+@pytest.fixture(scope="module")
+def local_study(spec, tiny_dataset, tmp_path_factory):
+    out = tmp_path_factory.mktemp("local")
+    summary = run_sweep(spec, out, tiny_dataset, backend="local", workers=2, threads=1,
+                        quiet=True)
+    return out, summary
+
+
+def test_tiny_study_runs_end_to_end(spec, local_study):
+    out, summary = local_study
+    runs = plan_study(spec)
+    assert not summary.failed and len(summary.finished) == len(runs)
+    table = _table(out / "runs.csv")
+    assert set(table) == {run_id(r, spec) for r in runs}
+    with open(out / "runs.csv", newline="") as fh:
+        header = next(csv.reader(fh))
+    assert header[:3 + len(RESULT_COLUMNS)] == ["study", "run_id", "kind", *RESULT_COLUMNS]
+    for run in runs:
+        row = table[run_id(run, spec)]
+        assert row["kind"] == run.kind and row["model"] == run.model
+        assert row["status"] == "finished" and float(row["test_loss"]) > 0
+        assert row["augment"] == ("true" if run.augment else "false")
+        if run.kind == "compute":
+            # The budget is spent: within one step of the planned compute.
+            assert int(row["steps"]) >= spec.compute.min_steps
+            assert float(row["flops_nominal"]) <= run.budget
+
+
+def test_ray_backend_gives_the_same_table(spec, local_study, tiny_dataset, tmp_path):
+    pytest.importorskip("ray")
+    summary = run_sweep(spec, tmp_path, tiny_dataset, backend="ray", workers=2, threads=1,
+                        quiet=True)
+    assert not summary.failed
+    assert _table(tmp_path / "runs.csv") == _table(local_study[0] / "runs.csv")
+
+
+def test_interrupted_sweep_resumes(spec, local_study, tiny_dataset, tmp_path):
+    (tmp_path / "spec.json").write_text(json.dumps(spec.to_dict()))
+    code = (
+        "import sys; from eqscale.study.spec import load_study; "
+        "from eqscale.study.sweep import run_sweep; "
+        "run_sweep(load_study(sys.argv[1]), sys.argv[2], sys.argv[3], workers=1, threads=1, "
+        "quiet=True)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "spec.json"),
+                             str(tmp_path / "study"), str(tiny_dataset)],
+                            start_new_session=True, stdout=subprocess.DEVNULL)
+    results = tmp_path / "study" / "runs"
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if len(list(results.glob("*/result.json"))) >= 2:
+                break
+            time.sleep(0.1)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    done = {p.parent.name: p.stat().st_mtime_ns for p in results.glob("*/result.json")}
+    assert 2 <= len(done) < len(plan_study(spec)), "the sweep was not interrupted mid-way"
+
+    summary = run_sweep(spec, tmp_path / "study", tiny_dataset, workers=1, threads=1,
+                        quiet=True)
+    assert set(done) <= set(summary.skipped) and not summary.failed
+    for rid, mtime in done.items():
+        assert (results / rid / "result.json").stat().st_mtime_ns == mtime
+    assert _table(tmp_path / "study" / "runs.csv") == _table(local_study[0] / "runs.csv")
+
+
+def test_status_and_plan_report_the_study(spec, local_study, capsys, tmp_path):
+    out, _ = local_study
+    (tmp_path / "spec.json").write_text(json.dumps(spec.to_dict()))
+    assert main(["sweep", "status", "--study", str(tmp_path / "spec.json"),
+                 "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    n = len(plan_study(spec))
+    assert f"{n} runs: {n} finished" in text
+    assert main(["sweep", "plan", "--study", str(tmp_path / "spec.json"),
+                 "--out", str(tmp_path / "empty")]) == 0
+    assert f"{n} runs: {n} pending" in capsys.readouterr().out
+    # A run directory without result.json is an interrupted (partial) run.
+    run_dir(tmp_path / "empty", run_id(plan_study(spec)[0], spec)).mkdir(parents=True)
+    assert main(["sweep", "status", "--study", str(tmp_path / "spec.json"),
+                 "--out", str(tmp_path / "empty")]) == 0
+    assert f"{n} runs: 1 partial, {n - 1} pending" in capsys.readouterr().out
+
+
+def test_bad_study_is_a_one_line_error(capsys, tmp_path):
+    assert main(["sweep", "plan", "--study", "no-such-study", "--out", str(tmp_path)]) == 2
+    assert "neither a preset" in capsys.readouterr().err
+    assert main(["sweep", "run", "--study", "tiny", "--out", str(tmp_path),
+                 "--data", str(tmp_path / "nodata")]) == 2
+    assert "no dataset" in capsys.readouterr().err
