@@ -1,0 +1,153 @@
+"""The baseline transformer task model (SPEC 4).
+
+Token = one face. Its three frame-t vertices and their displacements since t-1 are embedded with
+random Fourier features (fixed Gaussian frequency matrices, sin/cos), concatenated with the
+object's invariant scalars, the floor plane and the gravity vector, and mapped linearly to the
+width. Pre-norm blocks alternate object-level and global attention. The head gives each token a
+rigid motion of its object: a centroid displacement (on top of the constant-velocity prior) and a
+rotation in the 6-D representation, both averaged over the object's real tokens; the average is
+projected onto SO(3) by Gram-Schmidt.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from eqscale.models.inputs import read_batch
+from eqscale.models.masks import (
+    block_levels,
+    global_attention_mask,
+    object_attention_mask,
+    to_object_view,
+    to_scene_view,
+)
+from eqscale.models.rigidity import (
+    IDENTITY_6D,
+    RigidMotion,
+    identity_for_padding,
+    masked_mean,
+    motion_about_centroid,
+    rotation_from_6d,
+)
+from eqscale.models.sizes import TransformerConfig
+
+HEAD_OUTPUTS = 9  # 3 displacement + 6 rotation (6-D representation)
+
+
+def transformer_input_features(config: TransformerConfig) -> int:
+    """Width of the concatenated token features before the input linear map.
+
+    6 vectors (3 vertex positions + 3 vertex displacements) x (sin, cos) x rff_features, plus
+    4 object scalars, 4 floor numbers (n, d) and 3 gravity components.
+    """
+    return 6 * 2 * config.rff_features + 4 + 4 + 3
+
+
+class FourierFeatures(nn.Module):
+    """x -> [sin(2 pi x B^T), cos(2 pi x B^T)] with a fixed B ~ N(0, scale^2), shape (F, 3)."""
+
+    def __init__(self, features: int, scale: float, seed: int) -> None:
+        super().__init__()
+        gen = torch.Generator().manual_seed(seed)
+        self.register_buffer("frequencies", torch.randn(features, 3, generator=gen) * scale)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x: (..., 3) -> (..., 2F)."""
+        phase = 2 * math.pi * (x @ self.frequencies.to(x.dtype).T)
+        return torch.cat([torch.sin(phase), torch.cos(phase)], dim=-1)
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention with a boolean mask (True: query may attend to key)."""
+
+    def __init__(self, width: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(width, 3 * width)
+        self.proj = nn.Linear(width, width)
+
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+        """x: (N, L, W), mask: (N, L, L) -> (N, L, W)."""
+        n, length, width = x.shape
+        qkv = self.qkv(x).view(n, length, 3, self.heads, width // self.heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None])
+        return self.proj(y.transpose(1, 2).reshape(n, length, width))
+
+
+class TransformerBlock(nn.Module):
+    """Pre-norm block: x + attn(LN(x)), then x + MLP(LN(x)) with a GELU MLP."""
+
+    def __init__(self, width: int, heads: int, mlp_ratio: int) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(width)
+        self.attn = SelfAttention(width, heads)
+        self.norm2 = nn.LayerNorm(width)
+        self.mlp = nn.Sequential(
+            nn.Linear(width, mlp_ratio * width), nn.GELU(), nn.Linear(mlp_ratio * width, width)
+        )
+
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+        x = x + self.attn(self.norm1(x), mask)
+        return x + self.mlp(self.norm2(x))
+
+
+class TransformerTaskModel(nn.Module):
+    """Baseline task model: ``forward(batch) -> RigidMotion`` (docs/interfaces.md)."""
+
+    arch = "transformer"
+
+    def __init__(self, config: TransformerConfig, faces_per_object: int) -> None:
+        super().__init__()
+        self.config = config
+        self.faces_per_object = faces_per_object
+        self.position_features = FourierFeatures(config.rff_features, config.rff_scale, seed=0)
+        self.motion_features = FourierFeatures(
+            config.rff_features, config.rff_motion_scale, seed=1
+        )
+        self.embed = nn.Linear(transformer_input_features(config), config.width)
+        self.blocks = nn.ModuleList(
+            TransformerBlock(config.width, config.heads, config.mlp_ratio)
+            for _ in range(config.depth)
+        )
+        self.levels = block_levels(config.depth)
+        self.norm = nn.LayerNorm(config.width)
+        self.head = nn.Linear(config.width, HEAD_OUTPUTS)
+        # Small head: the untrained model predicts close to constant velocity, no spin.
+        nn.init.normal_(self.head.weight, std=0.01)
+        nn.init.zeros_(self.head.bias)
+
+    def token_features(self, faces_prev: Tensor, faces_t: Tensor, scalars: Tensor,
+                       floor: Tensor, gravity: Tensor) -> Tensor:
+        """Concatenated token features (B, K, P, transformer_input_features)."""
+        b, k, p = faces_t.shape[:3]
+        pos = self.position_features(faces_t).reshape(b, k, p, -1)
+        mot = self.motion_features(faces_t - faces_prev).reshape(b, k, p, -1)
+        glob = torch.cat([floor, gravity], dim=-1)[:, None, None, :].expand(b, k, p, 7)
+        return torch.cat([pos, mot, scalars[:, :, None, :].expand(b, k, p, 4), glob], dim=-1)
+
+    def forward(self, batch: dict[str, Tensor]) -> RigidMotion:
+        dtype = self.embed.weight.dtype
+        inp = read_batch(batch, self.faces_per_object, dtype)
+        b, k, p = inp.face_mask.shape
+        feats = self.token_features(inp.faces_prev, inp.faces_t, inp.scalars, inp.floor,
+                                    inp.gravity)
+        feats = torch.where(inp.face_mask[..., None], feats, 0.0)
+        x = self.embed(feats.reshape(b, k * p, -1))
+        masks = {"object": object_attention_mask(inp.face_mask),
+                 "global": global_attention_mask(inp.face_mask)}
+        for block, level in zip(self.blocks, self.levels):
+            if level == "object":
+                x = to_scene_view(block(to_object_view(x, k), masks["object"]), k)
+            else:
+                x = block(x, masks["global"])
+        out = self.head(self.norm(x)).reshape(b, k, p, HEAD_OUTPUTS)
+        mean = masked_mean(out, inp.face_mask)
+        identity = torch.tensor(IDENTITY_6D, dtype=mean.dtype, device=mean.device)
+        rotation = rotation_from_6d(identity + mean[..., 3:])
+        motion = motion_about_centroid(rotation, inp.centroid, inp.displacement + mean[..., :3])
+        return identity_for_padding(motion, inp.object_mask)
