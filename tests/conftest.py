@@ -16,3 +16,16 @@ def shared_dir() -> Path:
     if not SHARED_DIR.is_dir():
         pytest.skip(f"../shared is not beside this clone ({SHARED_DIR}); reference data absent")
     return SHARED_DIR
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small procedural dataset generated once per session: 8 train / 4 val / 4 test
+    trajectories, 8 faces per object, 2 train shards (about 1 s, plus about 10 s of V-HACD the
+    first time the shape cache is empty)."""
+    from eqscale.data.generate import generate_dataset
+
+    root = tmp_path_factory.mktemp("tiny_dataset") / "data"
+    generate_dataset(root, n_train=8, n_val=4, n_test=4, seed=0, workers=1,
+                     faces_per_object=8, shard_size=4, progress=False)
+    return root

@@ -1,0 +1,169 @@
+"""The dataset on disk (SPEC 2, a public contract): ``manifest.json`` plus sharded ``.npy`` arrays.
+
+Layout::
+
+    DIR/manifest.json
+    DIR/<split>/shard_00000/{positions,quaternions,mask,...}.npy   # T_shard trajectories each
+
+A shard folder is written under a hidden temporary name and renamed into place when complete,
+so a killed generation never leaves a half-written shard visible. The manifest lists every
+shard with its trajectory count and the SHA-256 of each array file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from eqscale.errors import DatasetError
+
+FORMAT_VERSION = 1
+SPLITS = ("train", "val", "test")
+
+# name -> (dtype, shape after the leading trajectory axis T); K = 10 objects, F = 25 frames
+ARRAYS: dict[str, tuple[str, tuple[int, ...]]] = {
+    "positions": ("float32", (10, 25, 3)),
+    "quaternions": ("float32", (10, 25, 4)),
+    "mask": ("bool", (10,)),
+    "shape_id": ("int64", (10,)),
+    "material_id": ("int64", (10,)),
+    "scale": ("float32", (10,)),
+    "mass": ("float32", (10,)),
+    "friction": ("float32", (10,)),
+    "restitution": ("float32", (10,)),
+    "floor": ("float32", (4,)),
+    "gravity": ("float32", (3,)),
+    "seed": ("int64", ()),
+}
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_json_atomic(path: Path, content: dict) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(content, indent=1) + "\n")
+    os.replace(tmp, path)
+
+
+def shard_name(index: int) -> str:
+    return f"shard_{index:05d}"
+
+
+def write_shard(split_dir: Path, index: int, rows: list[dict[str, np.ndarray]]) -> dict:
+    """Stack trajectory rows into one shard folder, atomically; its manifest entry."""
+    split_dir.mkdir(parents=True, exist_ok=True)
+    final = split_dir / shard_name(index)
+    tmp = split_dir / f".{shard_name(index)}.{os.getpid()}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    checksums = {}
+    for name, (dtype, _) in ARRAYS.items():
+        array = np.stack([row[name] for row in rows]).astype(dtype, copy=False)
+        with open(tmp / f"{name}.npy", "wb") as f:
+            np.save(f, array)
+            f.flush()
+            os.fsync(f.fileno())
+        checksums[name] = sha256_file(tmp / f"{name}.npy")
+    entry = {"path": f"{split_dir.name}/{final.name}", "count": len(rows), "sha256": checksums}
+    write_json_atomic(tmp / "shard.json", entry)
+    os.replace(tmp, final)
+    return entry
+
+
+def read_shard_entry(split_dir: Path, index: int) -> dict | None:
+    """The entry of a finished shard, or None if it was never completed."""
+    meta = split_dir / shard_name(index) / "shard.json"
+    if not meta.is_file():
+        return None
+    try:
+        return json.loads(meta.read_text())
+    except json.JSONDecodeError:
+        return None
+
+
+def remove_partial(root: Path) -> None:
+    """Delete hidden temporary shards a killed run left behind."""
+    for split in SPLITS:
+        for tmp in (root / split).glob(".shard_*.tmp"):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def read_manifest(root: str | Path, require_complete: bool = True) -> dict:
+    """The parsed manifest of dataset ``root``; DatasetError naming the problem otherwise."""
+    path = Path(root) / "manifest.json"
+    if not path.is_file():
+        raise DatasetError(f"not a dataset: {path} is missing")
+    try:
+        manifest = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"corrupt manifest {path}: {exc}") from None
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise DatasetError(f"{path}: unsupported format version {manifest.get('format_version')}")
+    if require_complete and manifest.get("status") != "complete":
+        raise DatasetError(f"{path}: dataset is incomplete; rerun the same generate command")
+    return manifest
+
+
+class SplitArrays:
+    """The memory-mapped arrays of one split, across its shards, indexed by trajectory."""
+
+    def __init__(self, root: str | Path, split: str, manifest: dict | None = None):
+        self.root = Path(root)
+        self.manifest = manifest if manifest is not None else read_manifest(root)
+        if split not in self.manifest["splits"]:
+            raise DatasetError(f"{self.root}: no split {split!r}")
+        self.split = split
+        self.shards: list[dict[str, np.ndarray]] = []
+        starts = [0]
+        for entry in self.manifest["splits"][split]["shards"]:
+            arrays = {name: self._load(entry, name) for name in ARRAYS}
+            self.shards.append(arrays)
+            starts.append(starts[-1] + entry["count"])
+        self.starts = np.asarray(starts)
+
+    def _load(self, entry: dict, name: str) -> np.ndarray:
+        path = self.root / entry["path"] / f"{name}.npy"
+        if not path.is_file():
+            raise DatasetError(f"missing array file {path}")
+        try:
+            array = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise DatasetError(f"corrupt array file {path}: {exc}") from None
+        dtype, shape = ARRAYS[name]
+        if array.dtype != np.dtype(dtype) or array.shape != (entry["count"], *shape):
+            raise DatasetError(f"{path}: expected {dtype} {(entry['count'], *shape)}, "
+                               f"found {array.dtype} {array.shape}")
+        return array
+
+    def __len__(self) -> int:
+        return int(self.starts[-1])
+
+    def locate(self, index: int) -> tuple[int, int]:
+        if not 0 <= index < len(self):
+            raise DatasetError(f"trajectory index {index} out of range for split "
+                               f"{self.split!r} with {len(self)} trajectories")
+        shard = int(np.searchsorted(self.starts, index, side="right") - 1)
+        return shard, index - int(self.starts[shard])
+
+    def trajectory(self, index: int) -> dict[str, np.ndarray]:
+        """All arrays of one trajectory (copies, so the memory map can close)."""
+        shard, local = self.locate(index)
+        return {name: np.array(a[local]) for name, a in self.shards[shard].items()}
+
+    def array(self, name: str) -> np.ndarray:
+        """One array over the whole split, concatenated (T, ...)."""
+        dtype, shape = ARRAYS[name]
+        if not self.shards:
+            return np.zeros((0, *shape), dtype)
+        return np.concatenate([np.asarray(s[name]) for s in self.shards])
