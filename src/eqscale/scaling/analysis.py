@@ -1,0 +1,289 @@
+"""The whole scaling analysis of a run table, with run-level bootstrap intervals (``eqscale fit``).
+
+Per model: the compute frontier L(C) (pure and offset power law), the same against wall-clock
+seconds, IsoFLOP minima and N_opt ~ C^a, D_opt ~ C^b, the measured cost model C = k N^p D, the
+parametric L(N, D) and the allocation it implies, and data scaling with and without
+augmentation. Across models: the baseline / equivariant loss ratio at each budget and whether
+the compute exponents differ. A fit the table cannot support is recorded as
+``{"ok": false, "reason": ...}``; it never aborts the analysis.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from eqscale.errors import EqscaleError, FitError
+from eqscale.scaling.bootstrap import BootstrapSamples, stratified_resample
+from eqscale.scaling.compute import (
+    CostModel,
+    allocation,
+    budget_groups,
+    fit_cost_model,
+    frontier_points,
+    isoflop_minimum,
+    pareto_points,
+)
+from eqscale.scaling.fits import ParametricFit, PowerLawFit, fit_parametric, fit_power_law
+from eqscale.scaling.runtable import BASELINE, EQUIVARIANT, RunTable, load_runs
+
+FitResult = dict[str, Any]
+
+
+def attempt(fn: Callable[[], dict]) -> FitResult:
+    """Run one fit: ``{"ok": True, ...}`` or ``{"ok": False, "reason": ...}`` on FitError."""
+    try:
+        return {"ok": True, **fn()}
+    except FitError as exc:
+        return {"ok": False, "reason": str(exc)}
+
+
+def _law(fit: PowerLawFit) -> dict:
+    return {"params": fit.params(), "n_points": fit.n_points,
+            "rms_log_residual": fit.rms_log_residual}
+
+
+def _power_laws(x: np.ndarray, y: np.ndarray) -> dict:
+    return {"power_law": attempt(lambda: _law(fit_power_law(x, y))),
+            "offset_law": attempt(lambda: _law(fit_power_law(x, y, offset=True)))}
+
+
+def analyse_model(table: RunTable, warm: dict | None = None) -> dict:
+    """All laws of one model's runs. ``warm``: a previous result whose parametric fit seeds
+    this one (the bootstrap's fast path: few grid starts)."""
+    compute = table.select(kind="compute")
+    out: dict[str, Any] = {"n_runs": {"compute": len(compute),
+                                      "data": len(table.select(kind="data"))}}
+    cost = attempt(lambda: _cost(table))
+    out["cost_model"] = cost
+
+    budgets, spent, losses = frontier_points(compute)
+    out["frontier"] = {"points": {"budget": budgets.tolist(), "C": spent.tolist(),
+                                  "L": losses.tolist()},
+                       **_power_laws(spent, losses)}
+
+    timed = compute.take(np.isfinite(compute.wall_seconds) & (compute.wall_seconds > 0))
+    seconds, wall_losses = pareto_points(timed.wall_seconds, timed.loss)
+    out["wall_frontier"] = {"points": {"seconds": seconds.tolist(), "L": wall_losses.tolist()},
+                            **_power_laws(seconds, wall_losses)}
+
+    out["isoflop"] = _isoflop(compute, cost)
+    out["parametric"] = _parametric(compute, cost, warm)
+    out["data"] = {}
+    for label, augment in (("no_augment", False), ("augment", True)):
+        runs = table.select(kind="data", augment=augment)
+        if len(runs):
+            out["data"][label] = _data_scaling(runs)
+    return out
+
+
+def _cost(table: RunTable) -> dict:
+    cm = fit_cost_model(table)
+    return {"params": {"k": cm.k, "p": cm.p}, "rms_log_residual": cm.rms_log_residual}
+
+
+def _isoflop(compute: RunTable, cost: FitResult) -> dict:
+    """Parabola minimum per budget, then power laws of N_opt and D_opt in C."""
+    minima = []
+    for budget, idx in budget_groups(compute):
+        m = attempt(lambda b=budget, i=idx: _minimum(b, compute.N[i], compute.loss[i]))
+        m["budget"] = budget
+        m["N"] = compute.N[idx].tolist()
+        m["L"] = compute.loss[idx].tolist()
+        if m["ok"] and cost["ok"]:
+            cm = CostModel(k=cost["params"]["k"], p=cost["params"]["p"], rms_log_residual=0.0)
+            m["D_opt"] = float(cm.samples(budget, m["N_opt"]))
+        minima.append(m)
+    good = [m for m in minima if m["ok"] and "D_opt" in m]
+    C = np.array([m["budget"] for m in good])
+    out: dict[str, Any] = {"minima": minima}
+    reason = "needs IsoFLOP minima at 2 or more budgets (and a cost model)"
+    if len(good) >= 2:
+        out["N_opt"] = attempt(lambda: _law(fit_power_law(C, [m["N_opt"] for m in good])))
+        out["D_opt"] = attempt(lambda: _law(fit_power_law(C, [m["D_opt"] for m in good])))
+    else:
+        out["N_opt"] = out["D_opt"] = {"ok": False, "reason": f"{reason}; got {len(good)}"}
+    return out
+
+
+def _minimum(budget: float, N: np.ndarray, L: np.ndarray) -> dict:
+    m = isoflop_minimum(budget, N, L)
+    return {"N_opt": m.N_opt, "L_min": m.L_min}
+
+
+def _parametric(compute: RunTable, cost: FitResult, warm: dict | None) -> dict:
+    warm_fit = (warm or {}).get("parametric", {}).get("fit", {})
+    if warm_fit.get("ok"):
+        fit = attempt(lambda: _surface(compute, [warm_fit["params"]], n_starts=2))
+    else:
+        fit = attempt(lambda: _surface(compute, None))
+    if not fit["ok"]:
+        return {"fit": fit, "allocation": {"ok": False, "reason": "no L(N, D) fit"}}
+    if not cost["ok"]:
+        return {"fit": fit, "allocation": {"ok": False, "reason": "no cost model"}}
+    pf = ParametricFit(**fit["params"], objective=0.0, n_points=0, converged_starts=0)
+    cm = CostModel(k=cost["params"]["k"], p=cost["params"]["p"], rms_log_residual=0.0)
+
+    def solve() -> dict:
+        al = allocation(pf, cm)
+        return {"params": {"G": al.G, "a": al.a, "b": al.b}}
+
+    return {"fit": fit, "allocation": attempt(solve)}
+
+
+def _surface(compute: RunTable, extra: list | None, n_starts: int = 24) -> dict:
+    f = fit_parametric(compute.N, compute.D, compute.loss, extra_starts=extra, n_starts=n_starts)
+    return {"params": f.params(), "n_points": f.n_points, "objective": f.objective,
+            "converged_starts": f.converged_starts}
+
+
+def _data_scaling(runs: RunTable) -> dict:
+    """L against training-set size (trajectories); without sizes there is nothing to fit."""
+    ok = np.isfinite(runs.train_subset) & (runs.train_subset > 0)
+    if not ok.any():
+        return {"points": {}, "power_law": {"ok": False, "reason": "no train_subset sizes"}}
+    runs = runs.take(ok)
+    sizes = np.unique(runs.train_subset)
+    best = np.array([runs.loss[runs.train_subset == s].min() for s in sizes])
+    return {"points": {"n_train": sizes.tolist(), "L": best.tolist()},
+            **_power_laws(sizes, best)}
+
+
+def compare(eq: dict, base: dict, wall_at: float | None = None) -> dict:
+    """Baseline / equivariant loss at each shared budget (> 1: equivariant wins), their
+    geometric mean, the same ratio on the wall-clock frontiers at ``wall_at`` seconds (default:
+    the middle of the range both models cover), and the differences of the exponents."""
+    pe, pb = eq["frontier"]["points"], base["frontier"]["points"]
+    le = {f"{b:.4g}": loss for b, loss in zip(pe["budget"], pe["L"])}
+    lb = {f"{b:.4g}": loss for b, loss in zip(pb["budget"], pb["L"])}
+    shared = sorted(set(le) & set(lb), key=float)
+    out: dict[str, Any] = {"budgets": {k: {"ok": True, "budget": float(k),
+                                           "params": {"ratio": lb[k] / le[k]}} for k in shared}}
+    if shared:
+        gm = math.exp(np.mean([math.log(lb[k] / le[k]) for k in shared]))
+        out["mean_ratio"] = {"ok": True, "params": {"ratio": gm}, "n_budgets": len(shared)}
+    else:
+        out["mean_ratio"] = {"ok": False, "reason": "the two models share no budget"}
+    out["wall_ratio"] = attempt(lambda: _wall_ratio(eq["wall_frontier"],
+                                                    base["wall_frontier"], wall_at))
+    out["frontier_exponent"] = _difference(eq["frontier"]["power_law"],
+                                           base["frontier"]["power_law"], "exponent")
+    out["allocation_a"] = _difference(eq["parametric"]["allocation"],
+                                      base["parametric"]["allocation"], "a")
+    out["wall_exponent"] = _difference(eq["wall_frontier"]["power_law"],
+                                       base["wall_frontier"]["power_law"], "exponent")
+    return out
+
+
+def _wall_ratio(eq: dict, base: dict, at: float | None) -> dict:
+    """Baseline / equivariant loss on the fitted wall-clock power laws at ``at`` seconds."""
+    if not (eq["power_law"]["ok"] and base["power_law"]["ok"]):
+        raise FitError("a wall-clock frontier fit is missing")
+    if at is None:
+        se, sb = eq["points"]["seconds"], base["points"]["seconds"]
+        lo, hi = max(min(se), min(sb)), min(max(se), max(sb))
+        if lo > hi:
+            raise FitError("the models' wall-clock ranges do not overlap")
+        at = math.sqrt(lo * hi)
+
+    def law(fit: dict) -> float:
+        return fit["params"]["A"] * at ** fit["params"]["exponent"]
+
+    return {"seconds": at, "params": {"ratio": law(base["power_law"]) / law(eq["power_law"])}}
+
+
+def _difference(a: FitResult, b: FitResult, name: str) -> FitResult:
+    if not (a["ok"] and b["ok"]):
+        return {"ok": False, "reason": f"{name} missing for one model"}
+    return {"ok": True, "params": {"difference": a["params"][name] - b["params"][name]}}
+
+
+def _significance(result: dict, samples: BootstrapSamples) -> None:
+    """Two-sided bootstrap p-value for each exponent difference being zero."""
+    for key in ("frontier_exponent", "allocation_a", "wall_exponent"):
+        node = result["comparison"].get(key, {})
+        d = samples.samples(f"comparison/{key}", "difference")
+        if node.get("ok") and d.size >= 2:
+            p = min(1.0, 2.0 * min(np.mean(d <= 0), np.mean(d >= 0)))
+            node["p_value"] = float(p)
+            node["differ"] = bool(p < 1.0 - 0.95)
+
+
+def analyse(table: RunTable, n_bootstrap: int = 200, seed: int = 0) -> dict:
+    """Point estimates of every law plus percentile intervals from ``n_bootstrap`` resamples."""
+    if len(table) == 0:
+        raise EqscaleError(f"run table {table.source} has no finished runs to fit")
+    if n_bootstrap < 0:
+        raise EqscaleError(f"bootstrap count must be >= 0, got {n_bootstrap}")
+
+    def run_all(t: RunTable, warm: dict | None) -> dict:
+        models = {m: analyse_model(t.select(model=m), (warm or {}).get("models", {}).get(m))
+                  for m in t.models}
+        res: dict[str, Any] = {"models": models}
+        if EQUIVARIANT in models and BASELINE in models:
+            wall_at = (warm or {}).get("comparison", {}).get("wall_ratio", {}).get("seconds")
+            res["comparison"] = compare(models[EQUIVARIANT], models[BASELINE], wall_at)
+        else:
+            res["comparison"] = {"ok": False, "reason": f"needs both {EQUIVARIANT} and "
+                                                        f"{BASELINE} runs"}
+        return res
+
+    result = run_all(table, None)
+    rng = np.random.default_rng(seed)
+    samples = BootstrapSamples()
+    for _ in range(n_bootstrap):
+        samples.add(run_all(stratified_resample(table, rng), result))
+    samples.attach(result)
+    if "budgets" in result["comparison"]:
+        _significance(result, samples)
+    return {"source": table.source, "compute_column": table.compute_column,
+            "n_runs": len(table), "notes": list(table.notes), "n_bootstrap": n_bootstrap,
+            "seed": seed, "equivariant": EQUIVARIANT, "baseline": BASELINE, **result}
+
+
+def _clean(obj: Any) -> Any:
+    """JSON-safe: numpy scalars to Python, non-finite floats to None."""
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(_clean(data), fh, indent=1, allow_nan=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def fit_from_cli(runs: str, out: str | None = None, n_bootstrap: int = 200,
+                 seed: int = 0) -> dict:
+    """``eqscale fit``: analyse a run table, write ``fits.json``, print a summary table."""
+    from eqscale.scaling.summary import summary_table
+
+    table = load_runs(runs)
+    result = analyse(table, n_bootstrap=n_bootstrap, seed=seed)
+    target = Path(out) if out else Path(table.source).parent / "fits.json"
+    if target.suffix != ".json":
+        target = target / "fits.json"
+    write_json_atomic(target, result)
+    print(summary_table(result))
+    print(f"wrote {target}")
+    return result
