@@ -1,0 +1,80 @@
+"""Checks every task model must pass, shared by the per-architecture test files."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from eqscale.models.rigidity import RigidMotion, apply_motion
+from tests.models.synthetic import random_scene_batch
+
+
+def predicted_verts(model: torch.nn.Module, batch: dict[str, Tensor]) -> Tensor:
+    return apply_motion(model(batch), batch["verts_t"])
+
+
+def assert_proper_rigid(motion: RigidMotion, atol: float) -> None:
+    """Rotations are orthonormal with det +1 (so pairwise distances are kept)."""
+    r = motion.rotation
+    eye = torch.eye(3, dtype=r.dtype).expand_as(r)
+    assert torch.allclose(r.transpose(-1, -2) @ r, eye, atol=atol)
+    assert torch.allclose(torch.linalg.det(r), torch.ones_like(r[..., 0, 0]), atol=atol)
+
+
+def assert_pairwise_distances_kept(model, batch, atol: float = 1e-5) -> None:
+    """Every real object's predicted vertices keep their frame-t pairwise distances."""
+    pred = predicted_verts(model, batch)
+    before = torch.cdist(batch["verts_t"], batch["verts_t"])
+    after = torch.cdist(pred, pred)
+    m = batch["vert_mask"]
+    pair = m[..., :, None] & m[..., None, :]
+    assert pair.any()
+    err = (before - after).abs()[pair]
+    scale = before[pair].abs().max()
+    assert err.max() <= atol * max(1.0, float(scale)), float(err.max())
+
+
+def assert_object_permutation_equivariant(model, batch, seed: int = 0) -> None:
+    """Permuting object slots permutes the predicted motions the same way."""
+    k = batch["object_mask"].shape[1]
+    perm = torch.randperm(k, generator=torch.Generator().manual_seed(seed))
+    permuted = {key: (x[:, perm] if x.dim() >= 2 and key not in ("floor", "gravity") else x)
+                for key, x in batch.items()}
+    a, b = model(batch), model(permuted)
+    real = permuted["object_mask"]
+    assert torch.allclose(a.rotation[:, perm][real], b.rotation[real], atol=1e-5)
+    assert torch.allclose(a.translation[:, perm][real], b.translation[real], atol=1e-4)
+
+
+def assert_padding_ignored(model, batch, seed: int = 1) -> None:
+    """New garbage in padded entries and extra padded object slots leave real outputs alone."""
+    g = torch.Generator().manual_seed(seed)
+    noisy = dict(batch)
+    for key, mask in (("verts_prev", "vert_mask"), ("verts_t", "vert_mask"),
+                      ("faces_prev", "face_mask"), ("faces_t", "face_mask")):
+        x = batch[key]
+        m = batch[mask].reshape(*batch[mask].shape, *([1] * (x.dim() - batch[mask].dim())))
+        junk = 50 * torch.randn(x.shape, generator=g, dtype=x.dtype)
+        noisy[key] = torch.where(m, x, junk)
+    noisy["object_scalars"] = torch.where(batch["object_mask"][..., None],
+                                          batch["object_scalars"], 7.0)
+    extra = {}
+    for key, x in noisy.items():
+        if key in ("floor", "gravity"):
+            extra[key] = x
+            continue
+        pad = torch.zeros((x.shape[0], 2, *x.shape[2:]), dtype=x.dtype)
+        if x.is_floating_point():
+            pad = pad + 3.0
+        extra[key] = torch.cat([x, pad], dim=1)
+    ref = model(batch)
+    real = batch["object_mask"]
+    for variant in (model(noisy), model(extra)):
+        k = real.shape[1]
+        assert torch.allclose(ref.rotation[real], variant.rotation[:, :k][real], atol=1e-5)
+        assert torch.allclose(ref.translation[real], variant.translation[:, :k][real], atol=1e-4)
+
+
+def small_batch(dtype=torch.float32, seed: int = 0, faces: int = 6) -> dict[str, Tensor]:
+    return random_scene_batch(batch_size=3, objects=5, faces=faces, verts=7, seed=seed,
+                              dtype=dtype)

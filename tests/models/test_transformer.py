@@ -1,0 +1,103 @@
+"""The baseline transformer: rigid, permutation-equivariant, blind to padding, not E(3)."""
+
+import copy
+
+import pytest
+import torch
+
+from eqscale.errors import EqscaleError
+from eqscale.models import build_model
+from eqscale.models.loss import task_loss
+from eqscale.models.sizes import SIZES
+from tests.models import properties as prop
+from tests.models.synthetic import random_e3, random_scene_batch, transform_batch, transform_points
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    m = build_model("transformer", 1, faces_per_object=6)
+    with torch.no_grad():  # a random but non-trivial head, so the tests see real outputs
+        m.head.weight.normal_(0, 0.3)
+        m.head.bias.normal_(0, 0.3)
+    return m.double()
+
+
+def test_output_is_a_proper_rigid_motion(model):
+    batch = prop.small_batch(torch.float64)
+    motion = model(batch)
+    assert motion.rotation.shape == (3, 5, 3, 3) and motion.translation.shape == (3, 5, 3)
+    prop.assert_proper_rigid(motion, atol=1e-10)
+    eye = torch.eye(3, dtype=torch.float64)
+    assert (motion.rotation[batch["object_mask"]] - eye).abs().max() > 1e-3  # not trivial
+
+
+def test_predicted_objects_are_rigid(model):
+    model32 = copy.deepcopy(model).float()
+    prop.assert_pairwise_distances_kept(model32, prop.small_batch(torch.float32, seed=2))
+
+
+def test_permuting_objects_permutes_outputs(model):
+    prop.assert_object_permutation_equivariant(model, prop.small_batch(torch.float64, seed=3))
+
+
+def test_padding_does_not_change_real_outputs(model):
+    prop.assert_padding_ignored(model, prop.small_batch(torch.float64, seed=4))
+
+
+def test_is_not_e3_equivariant(model):
+    """Sanity check of the equivariance test: the baseline fails it by a wide margin."""
+    batch = prop.small_batch(torch.float64, seed=5)
+    q, b = random_e3(3, seed=6)
+    moved = transform_points(prop.predicted_verts(model, batch), q, b)
+    pred_of_moved = prop.predicted_verts(model, transform_batch(batch, q, b))
+    m = batch["vert_mask"]
+    rel = (moved - pred_of_moved)[m].norm() / moved[m].norm()
+    assert rel > 1e-4
+
+
+def test_untrained_model_is_close_to_constant_velocity():
+    """A fresh model starts near the constant-velocity prior (small head)."""
+    torch.manual_seed(1)
+    model = build_model("transformer", 0, faces_per_object=6).double()
+    batch = prop.small_batch(torch.float64, seed=7)
+    motion = model(batch)
+    m = batch["object_mask"]
+    angle_error = (motion.rotation - torch.eye(3, dtype=torch.float64))[m].abs().max()
+    assert angle_error < 0.2
+
+
+def test_learns_a_batch():
+    """A few optimiser steps reduce the task loss: the gradient reaches every parameter."""
+    torch.manual_seed(2)
+    model = build_model("transformer", 0, faces_per_object=6)
+    batch = random_scene_batch(4, 5, 6, 7, seed=8, dtype=torch.float32)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(30):
+        opt.zero_grad()
+        loss = task_loss(prop.predicted_verts(model, batch), batch)
+        loss.backward()
+        losses.append(loss.item())
+        opt.step()
+    grads = [p.grad for p in model.parameters()]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+    assert losses[-1] < 0.7 * losses[0]
+
+
+def test_wrong_face_count_is_a_user_error(model):
+    batch = prop.small_batch(torch.float64, faces=4)
+    with pytest.raises(EqscaleError, match="faces_per_object"):
+        model(batch)
+
+
+def test_missing_key_is_a_user_error(model):
+    batch = prop.small_batch(torch.float64)
+    del batch["floor"]
+    with pytest.raises(EqscaleError, match="floor"):
+        model(batch)
+
+
+def test_schedule_has_heads_dividing_width():
+    for c in SIZES["transformer"]:
+        assert c.width % c.heads == 0
