@@ -1,0 +1,183 @@
+"""The basis of G(3,0,1) and its multiplication tables, derived from the algebra's definition.
+
+A basis blade is a sorted tuple of generator indices (0 = e0, 1 = e1, ...). The product of two
+blades is found by concatenating them, sorting with a sign flip per swap of neighbours, and
+contracting equal neighbours with the metric (e0^2 = 0, e1^2 = e2^2 = e3^2 = 1). Tables are built
+once in Python, then cached per device and dtype as tensors.
+
+Every table has two forms:
+- dense: a ``(16, 16, 16)`` tensor ``T[i, j, k]`` with ``e_i * e_j = sum_k T[i, j, k] e_k``;
+- sparse: only the non-zero terms ``(i, j, k, sign)``, grouped by output blade so that each
+  group has the same number of terms and one gather + sum evaluates it (see ``SparsePlan``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+# SPEC 4 basis order: grades are contiguous, e0-containing blades come first within a grade.
+BLADES: tuple[tuple[int, ...], ...] = (
+    (),
+    (0,), (1,), (2,), (3,),
+    (0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3),
+    (0, 1, 2), (0, 1, 3), (0, 2, 3), (1, 2, 3),
+    (0, 1, 2, 3),
+)
+BLADE_NAMES: tuple[str, ...] = tuple(
+    "1" if not b else "e" + "".join(str(i) for i in b) for b in BLADES
+)
+METRIC: tuple[int, ...] = (0, 1, 1, 1)
+GRADES: tuple[int, ...] = tuple(len(b) for b in BLADES)
+# Slices of the 16 components holding each grade 0..4.
+GRADE_SLICES: tuple[slice, ...] = (slice(0, 1), slice(1, 5), slice(5, 11), slice(11, 15),
+                                   slice(15, 16))
+INDEX: dict[tuple[int, ...], int] = {b: i for i, b in enumerate(BLADES)}
+E0_FREE: tuple[int, ...] = tuple(i for i, b in enumerate(BLADES) if 0 not in b)
+PSEUDOSCALAR = 15
+E123 = 14
+
+
+def blade_product(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
+    """Geometric product of two basis blades: ``(sign, blade)``, sign 0 when it vanishes."""
+    seq = list(a) + list(b)
+    sign = 1
+    for end in range(len(seq) - 1, 0, -1):  # bubble sort, one sign flip per swap
+        for j in range(end):
+            if seq[j] > seq[j + 1]:
+                seq[j], seq[j + 1] = seq[j + 1], seq[j]
+                sign = -sign
+    out: list[int] = []
+    for g in seq:  # equal generators are now neighbours: contract them with the metric
+        if out and out[-1] == g:
+            out.pop()
+            sign *= METRIC[g]
+        else:
+            out.append(g)
+    return sign, tuple(out)
+
+
+def _geometric_terms() -> list[tuple[int, int, int, int]]:
+    terms = []
+    for i, a in enumerate(BLADES):
+        for j, b in enumerate(BLADES):
+            sign, blade = blade_product(a, b)
+            if sign:
+                terms.append((i, j, INDEX[blade], sign))
+    return terms
+
+
+def _outer_terms() -> list[tuple[int, int, int, int]]:
+    """Wedge product: the geometric product of blades with no common generator."""
+    return [t for t in _geometric_terms() if not set(BLADES[t[0]]) & set(BLADES[t[1]])]
+
+
+TERMS: dict[str, Callable[[], list[tuple[int, int, int, int]]]] = {
+    "geometric": _geometric_terms,
+    "outer": _outer_terms,
+}
+
+
+@functools.cache
+def _python_terms(name: str) -> tuple[tuple[int, int, int, int], ...]:
+    return tuple(TERMS[name]())
+
+
+@functools.cache
+def dense_table(name: str, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """``(16, 16, 16)`` table of a bilinear product, cached per device and dtype."""
+    table = torch.zeros(16, 16, 16, dtype=torch.float64)
+    for i, j, k, sign in _python_terms(name):
+        table[i, j, k] = sign
+    return table.to(device=device, dtype=dtype)
+
+
+@dataclass(frozen=True)
+class SparsePlan:
+    """The non-zero terms of a product, grouped by output blades with equal term counts.
+
+    For group g, ``left[g]`` and ``right[g]`` are ``(n_out, n_terms)`` index tensors and
+    ``signs[g]`` the matching signs; ``sum(x[left] * y[right] * signs, -1)`` gives the group's
+    outputs, and ``order`` permutes the concatenated group outputs back into basis order.
+    """
+
+    left: tuple[torch.Tensor, ...]
+    right: tuple[torch.Tensor, ...]
+    signs: tuple[torch.Tensor, ...]
+    order: torch.Tensor
+    n_terms: int
+
+
+@functools.cache
+def sparse_plan(name: str, device: torch.device, dtype: torch.dtype) -> SparsePlan:
+    """Sparse evaluation plan of a bilinear product, cached per device and dtype."""
+    by_out: dict[int, list[tuple[int, int, int]]] = {k: [] for k in range(16)}
+    for i, j, k, sign in _python_terms(name):
+        by_out[k].append((i, j, sign))
+    groups: dict[int, list[int]] = {}
+    for k, terms in by_out.items():
+        groups.setdefault(len(terms), []).append(k)
+    left, right, signs, outs = [], [], [], []
+    for count, ks in sorted(groups.items()):
+        if count == 0:
+            continue  # outputs that never receive a term stay zero (none in G(3,0,1))
+        left.append(torch.tensor([[t[0] for t in by_out[k]] for k in ks], device=device))
+        right.append(torch.tensor([[t[1] for t in by_out[k]] for k in ks], device=device))
+        signs.append(torch.tensor([[t[2] for t in by_out[k]] for k in ks], device=device,
+                                  dtype=dtype))
+        outs.extend(ks)
+    if len(outs) != 16:
+        raise ValueError(f"product {name!r} leaves some output blades without terms")
+    order = torch.argsort(torch.tensor(outs, device=device))
+    return SparsePlan(tuple(left), tuple(right), tuple(signs), order,
+                      len(_python_terms(name)))
+
+
+@functools.cache
+def component_signs(kind: str, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """Per-component ``(16,)`` signs of the grade involutions: reverse, involute, conjugate."""
+    if kind == "reverse":
+        values = [(-1) ** (g * (g - 1) // 2) for g in GRADES]
+    elif kind == "involute":
+        values = [(-1) ** g for g in GRADES]
+    elif kind == "conjugate":
+        values = [(-1) ** (g * (g + 1) // 2) for g in GRADES]
+    else:
+        raise ValueError(f"unknown involution {kind!r}")
+    return torch.tensor(values, device=device, dtype=dtype)
+
+
+def complement(index: int) -> tuple[int, int]:
+    """Right complement of a basis blade: ``(sign, index)`` with ``e_A ^ (sign e_Ac) = e0123``."""
+    a = BLADES[index]
+    rest = tuple(g for g in range(4) if g not in a)
+    sign, blade = blade_product(a, rest)
+    assert blade == (0, 1, 2, 3)
+    return sign, INDEX[rest]
+
+
+@functools.cache
+def dual_map(device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(perm, signs)`` with ``dual(x) = x[..., perm] * signs`` (the right complement)."""
+    perm = [0] * 16
+    signs = [0] * 16
+    for a in range(16):
+        sign, c = complement(a)
+        perm[c] = a
+        signs[c] = sign
+    return torch.tensor(perm, device=device), torch.tensor(signs, device=device, dtype=dtype)
+
+
+@functools.cache
+def undual_map(device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(perm, signs)`` inverting :func:`dual_map`: ``undual(dual(x)) = x``."""
+    perm = [0] * 16
+    signs = [0] * 16
+    for a in range(16):
+        sign, c = complement(a)
+        perm[a] = c
+        signs[a] = sign
+    return torch.tensor(perm, device=device), torch.tensor(signs, device=device, dtype=dtype)

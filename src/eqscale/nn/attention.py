@@ -1,0 +1,96 @@
+"""Multi-head equivariant self-attention over tokens of multivector and scalar channels.
+
+Per head the attention logit between query token a and key token b is
+
+    ( sum_c <q_c, k_c>  +  w_h sum_c phi(q_c) . psi(k_c)  +  q_s . k_s ) / sqrt(d)
+
+- ``<q, k>`` is the invariant inner product (the 8 e0-free components);
+- ``phi(q) . psi(k) = -(w_q w_k)^2 |x_q - x_k|^2`` for the points held in the trivector parts
+  (homogeneous coordinate w = e123, x = extracted position), a Pin(3,0,1)-invariant that lets
+  attention see distances; ``w_h >= 0`` is a learned per-head scale;
+- ``q_s . k_s`` are the scalar channels.
+All three are dot products of feature vectors, so one call of torch's
+``scaled_dot_product_attention`` on the concatenated features computes them. Values are the
+multivectors (weighted sums of them are equivariant) and scalars.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from eqscale.ga import tables
+from eqscale.nn.linear import EquiLinear
+
+_E012, _E013, _E023, _E123 = 11, 12, 13, 14
+
+
+def distance_features(mv: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Query and key features ``(..., 5)`` of ``mv (..., 16)`` with
+    ``phi(a) . psi(b) = -|w_a p_b - w_b p_a|^2 = -(w_a w_b)^2 |x_a - x_b|^2`` (p = w x)."""
+    w = mv[..., _E123]
+    p = torch.stack([-mv[..., _E023], mv[..., _E013], -mv[..., _E012]], dim=-1)
+    w2, p2 = w.square().unsqueeze(-1), p.square().sum(-1, keepdim=True)
+    wp = w.unsqueeze(-1) * p
+    return torch.cat([w2, p2, wp], dim=-1), torch.cat([-p2, -w2, 2.0 * wp], dim=-1)
+
+
+class GeometricAttention(nn.Module):
+    """Self-attention on ``mv (B, T, C, 16)``, ``s (B, T, S)`` with ``num_heads`` heads of
+    ``head_mv`` multivector and ``head_s`` scalar channels each."""
+
+    def __init__(self, mv_channels: int, s_channels: int, num_heads: int = 4,
+                 head_mv: int | None = None, head_s: int | None = None) -> None:
+        super().__init__()
+        self.num_heads = num_heads
+        self.head_mv = head_mv or max(1, mv_channels // num_heads)
+        self.head_s = head_s if head_s is not None else max(1, s_channels // num_heads)
+        h_mv, h_s = num_heads * self.head_mv, num_heads * self.head_s
+        self.qkv = EquiLinear(mv_channels, 3 * h_mv, s_channels, 3 * h_s)
+        self.out = EquiLinear(h_mv, mv_channels, h_s, s_channels)
+        # softplus(-2) ~ 0.13: distances start as a gentle term next to the inner products
+        self.distance_scale = nn.Parameter(torch.full((num_heads,), -2.0))
+        self._e0_free = tables.E0_FREE
+
+    def _split_heads(self, t: torch.Tensor, per_head: int) -> torch.Tensor:
+        """``(B, T, H * n, ...)`` -> ``(B, H, T, n, ...)``."""
+        b, n_tok = t.shape[:2]
+        return t.reshape(b, n_tok, self.num_heads, per_head, *t.shape[3:]).transpose(1, 2)
+
+    def forward(
+        self, mv: torch.Tensor, s: torch.Tensor, attn_mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``mv (B, T, C, 16)``, ``s (B, T, S)``, ``attn_mask (B, T, T)`` bool (True: query may
+        attend to key) -> ``(mv, s)`` of the input shapes. Queries with no allowed key output
+        zeros (before the output projection)."""
+        b, n_tok = mv.shape[:2]
+        qkv_mv, qkv_s = self.qkv(mv, s)
+        q_mv, k_mv, v_mv = (self._split_heads(t, self.head_mv) for t in qkv_mv.chunk(3, dim=2))
+        q_s, k_s, v_s = (self._split_heads(t, self.head_s) for t in qkv_s.chunk(3, dim=-1))
+        idx = torch.tensor(self._e0_free, device=mv.device)
+        q_dist, _ = distance_features(q_mv)
+        _, k_dist = distance_features(k_mv)
+        scale = F.softplus(self.distance_scale).to(mv.dtype)[None, :, None, None, None]
+        flat = (b, self.num_heads, n_tok, -1)
+        query = torch.cat([q_mv[..., idx].reshape(flat), (scale * q_dist).reshape(flat), q_s], -1)
+        key = torch.cat([k_mv[..., idx].reshape(flat), k_dist.reshape(flat), k_s], -1)
+        value = torch.cat([v_mv.reshape(flat), v_s], dim=-1)
+        mask, empty = None, None
+        if attn_mask is not None:
+            if attn_mask.shape != (b, n_tok, n_tok) or attn_mask.dtype != torch.bool:
+                raise ValueError(f"attn_mask must be bool ({b}, {n_tok}, {n_tok}), got "
+                                 f"{attn_mask.dtype} {tuple(attn_mask.shape)}")
+            empty = ~attn_mask.any(dim=-1)  # (B, T): queries with no key at all
+            mask = (attn_mask | empty.unsqueeze(-1)).unsqueeze(1)
+        out = F.scaled_dot_product_attention(query, key, value, attn_mask=mask,
+                                             scale=1.0 / math.sqrt(query.shape[-1]))
+        if empty is not None:
+            out = out.masked_fill(empty[:, None, :, None], 0.0)
+        out = out.transpose(1, 2)  # (B, T, H, Dv)
+        n_mv = self.head_mv * 16
+        out_mv = out[..., :n_mv].reshape(b, n_tok, self.num_heads * self.head_mv, 16)
+        out_s = out[..., n_mv:].reshape(b, n_tok, self.num_heads * self.head_s)
+        return self.out(out_mv, out_s)

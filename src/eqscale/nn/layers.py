@@ -1,0 +1,38 @@
+"""Pointwise equivariant layers: layer norm and the scalar-gated GELU."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from eqscale.ga.products import inner_product
+
+
+class EquiLayerNorm(nn.Module):
+    """``mv / sqrt(mean_channels <mv, mv> + eps)`` and a plain layer norm of the scalars.
+
+    ``<.,.>`` is the invariant inner product (the e0-free components), so the normaliser is
+    invariant and the map equivariant. No learnable parameters: an affine scale per channel is
+    already part of the next :class:`~eqscale.nn.EquiLinear`.
+    """
+
+    def __init__(self, eps: float = 0.01) -> None:
+        super().__init__()
+        self.eps = eps
+
+    def forward(self, mv: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``mv (..., C, 16)``, ``s (..., S)`` -> same shapes."""
+        sq = inner_product(mv, mv).mean(dim=-2, keepdim=True)  # (..., 1, 1)
+        mv = mv / torch.sqrt(sq + self.eps)
+        if s.shape[-1]:
+            s = F.layer_norm(s, s.shape[-1:], eps=1e-5)
+        return mv, s
+
+
+class ScalarGatedGELU(nn.Module):
+    """``mv * gelu(<mv>_0)`` per channel (the scalar component is invariant) and ``gelu(s)``."""
+
+    def forward(self, mv: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``mv (..., C, 16)``, ``s (..., S)`` -> same shapes."""
+        return F.gelu(mv[..., :1]) * mv, F.gelu(s)

@@ -1,0 +1,130 @@
+"""Pin(3,0,1)-equivariant linear maps between multivector channels, plus scalar channels.
+
+Every equivariant linear map of one multivector is a combination of 9 basis maps: the 5 grade
+projections ``<x>_k`` and the 4 maps ``e0 <x>_k`` (k = 0..3; e0 is invariant under the group,
+so multiplying by it commutes with the action). A layer holds 9 weights per channel pair.
+
+Fast path: grade-wise matrix products. Component c of grade k receives ``W_k x_c`` plus, if c
+contains e0, ``V_(k-1) x_src(c)`` where ``e_c = e0 e_src(c)``: one batched matmul over the 16
+components and one over the 8 e0-free sources, i.e. 24 (C_out x C_in) products per token instead
+of the dense reference's (16 C_out x 16 C_in) contraction (about 10x fewer FLOPs).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import torch
+from torch import nn
+
+from eqscale.ga import tables
+from eqscale.ga.products import dense_enabled
+
+NUM_BASIS_MAPS = 9
+
+
+@functools.cache
+def basis_maps(device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """``(9, 16, 16)``: ``basis[b, out, in]``; 5 grade projections then ``e0 <x>_k``, k=0..3."""
+    basis = torch.zeros(NUM_BASIS_MAPS, 16, 16, dtype=torch.float64)
+    for k, sl in enumerate(tables.GRADE_SLICES):
+        idx = torch.arange(sl.start, sl.stop)
+        basis[k, idx, idx] = 1.0
+    gp = tables.dense_table("geometric", torch.device("cpu"), torch.float64)
+    e0 = tables.INDEX[(0,)]
+    for k in range(4):
+        sl = tables.GRADE_SLICES[k]
+        basis[5 + k, :, sl] = gp[e0, sl, :].T  # (e0 e_in)[out]
+    return basis.to(device=device, dtype=dtype)
+
+
+@functools.cache
+def _fast_indices(device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
+                                                 torch.Tensor]:
+    """Grade of each component, the e0-free sources, their e0 targets and the sources' grades."""
+    grade = torch.tensor(tables.GRADES, device=device)
+    src, dst = [], []
+    for i, blade in enumerate(tables.BLADES):
+        if 0 not in blade and len(blade) < 4:
+            sign, target = tables.blade_product((0,), blade)
+            assert sign == 1  # e0 leads every blade it joins, so no reordering sign
+            src.append(i)
+            dst.append(tables.INDEX[target])
+    src_t, dst_t = torch.tensor(src, device=device), torch.tensor(dst, device=device)
+    return grade, src_t, dst_t, grade[src_t]
+
+
+def equi_linear_dense(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Slow reference: ``(..., C_in, 16)`` with ``weight (C_out, C_in, 9)`` -> ``(..., C_out, 16)``
+    through the full ``(C_out 16) x (C_in 16)`` matrix."""
+    full = torch.einsum("oib,bxy->oxiy", weight, basis_maps(x.device, x.dtype))
+    return torch.einsum("...iy,oxiy->...ox", x, full)
+
+
+def equi_linear_fast(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Grade-wise fast path of :func:`equi_linear_dense` (same result)."""
+    grade, src, dst, src_grade = _fast_indices(x.device)
+    lead, c_in = x.shape[:-2], x.shape[-2]
+    xt = x.reshape(-1, c_in, 16).permute(2, 0, 1)  # (16, N, C_in)
+    w_proj = weight[:, :, grade].permute(2, 1, 0)  # (16, C_in, C_out)
+    w_e0 = weight[:, :, 5 + src_grade].permute(2, 1, 0)  # (8, C_in, C_out)
+    out = torch.bmm(xt, w_proj).index_add(0, dst, torch.bmm(xt[src], w_e0))
+    return out.permute(1, 2, 0).reshape(*lead, weight.shape[0], 16)
+
+
+class EquiLinear(nn.Module):
+    """Equivariant linear layer on ``mv (..., C_in, 16)`` and ``s (..., S_in)``.
+
+    Multivector outputs: the 9 basis maps per channel pair, plus (on the grade-0 component) a
+    linear map of the scalar channels and a bias. Scalar outputs: a linear map of the scalar
+    channels and of the multivectors' grade-0 components (both invariant). The pseudoscalar is
+    not mixed with scalars: it flips sign under reflections.
+    """
+
+    def __init__(self, in_mv: int, out_mv: int, in_s: int = 0, out_s: int = 0) -> None:
+        super().__init__()
+        if min(in_mv, out_mv) < 1 or min(in_s, out_s) < 0:
+            raise ValueError(f"bad channel counts {in_mv=} {out_mv=} {in_s=} {out_s=}")
+        self.in_mv, self.out_mv, self.in_s, self.out_s = in_mv, out_mv, in_s, out_s
+        self.weight = nn.Parameter(torch.empty(out_mv, in_mv, NUM_BASIS_MAPS))
+        self.mv_bias = nn.Parameter(torch.zeros(out_mv))
+        self.s_to_mv = nn.Linear(in_s, out_mv, bias=False) if in_s else None
+        self.to_s = nn.Linear(in_mv + in_s, out_s) if out_s else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Unit-variance-preserving init: each component sums ~C_in grade terms, e0 terms halved."""
+        std = 1.0 / math.sqrt(self.in_mv)
+        with torch.no_grad():
+            self.weight.normal_(0.0, std)
+            self.weight[..., 5:].mul_(0.5)
+            self.mv_bias.zero_()
+            if self.s_to_mv is not None:
+                nn.init.normal_(self.s_to_mv.weight, 0.0, 1.0 / math.sqrt(self.in_s + self.in_mv))
+            if self.to_s is not None:
+                fan_in = self.in_mv + self.in_s
+                nn.init.normal_(self.to_s.weight, 0.0, 1.0 / math.sqrt(fan_in))
+                nn.init.zeros_(self.to_s.bias)
+
+    def forward(
+        self, mv: torch.Tensor, s: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``mv (..., C_in, 16)``, ``s (..., S_in)`` -> ``(mv (..., C_out, 16), s (..., S_out))``;
+        the scalar output is None when ``out_s == 0``."""
+        if mv.shape[-2:] != (self.in_mv, 16):
+            raise ValueError(f"expected mv (..., {self.in_mv}, 16), got {tuple(mv.shape)}")
+        if self.in_s and (s is None or s.shape[-1] != self.in_s):
+            raise ValueError(f"expected s (..., {self.in_s}), got "
+                             f"{None if s is None else tuple(s.shape)}")
+        weight = self.weight.to(mv.dtype)
+        out = (equi_linear_dense if dense_enabled() else equi_linear_fast)(mv, weight)
+        scalar_in = self.mv_bias.to(mv.dtype)
+        if self.s_to_mv is not None:
+            scalar_in = scalar_in + self.s_to_mv(s)
+        out = torch.cat([out[..., :1] + scalar_in.unsqueeze(-1), out[..., 1:]], dim=-1)
+        s_out = None
+        if self.to_s is not None:
+            feats = mv[..., 0] if not self.in_s else torch.cat([mv[..., 0], s], dim=-1)
+            s_out = self.to_s(feats)
+        return out, s_out

@@ -1,0 +1,147 @@
+"""Products of G(3,0,1) against the independent kingdon library, and algebra laws."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from eqscale import ga
+from eqscale.ga import tables
+
+kingdon = pytest.importorskip("kingdon")
+
+N = 64
+KEYS = tuple(sum(1 << g for g in blade) for blade in tables.BLADES)  # kingdon's binary keys
+
+
+@pytest.fixture(scope="module")
+def alg():
+    return kingdon.Algebra(3, 0, 1)
+
+
+def to_kingdon(alg, x: torch.Tensor):
+    return alg.multivector(values=x.T.numpy(), keys=KEYS)
+
+
+def from_kingdon(mv, n: int = N) -> torch.Tensor:
+    values = dict(zip(mv.keys(), np.asarray(mv.values())))
+    cols = [np.broadcast_to(values.get(k, 0.0), (n,)) for k in KEYS]
+    return torch.tensor(np.stack(cols, axis=-1))
+
+
+@pytest.fixture()
+def xy():
+    g = torch.Generator().manual_seed(11)
+    return (torch.randn(N, 16, generator=g, dtype=torch.float64),
+            torch.randn(N, 16, generator=g, dtype=torch.float64))
+
+
+def test_basis_names_match_kingdon(alg):
+    assert list(alg.blades.keys())[1:] == list(tables.BLADE_NAMES)[1:]
+    assert [alg.canon2bin[name] for name in list(alg.blades.keys())] == list(KEYS)
+
+
+@pytest.mark.parametrize("dense", [False, True])
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [
+        (ga.geometric_product, lambda a, b: a * b),
+        (ga.outer_product, lambda a, b: a ^ b),
+        (ga.regressive_product, lambda a, b: a & b),
+    ],
+    ids=["geometric", "outer", "regressive"],
+)
+def test_bilinear_products_match_kingdon(alg, xy, ours, theirs, dense):
+    x, y = xy
+    expected = from_kingdon(theirs(to_kingdon(alg, x), to_kingdon(alg, y)))
+    with ga.use_dense(dense):
+        got = ours(x, y)
+    torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [
+        (ga.reverse, lambda a: a.reverse()),
+        (ga.grade_involute, lambda a: a.involute()),
+        (ga.dual, lambda a: a.dual()),
+        (ga.undual, lambda a: a.undual()),
+    ],
+    ids=["reverse", "involute", "dual", "undual"],
+)
+def test_unary_maps_match_kingdon(alg, xy, ours, theirs):
+    x, _ = xy
+    torch.testing.assert_close(ours(x), from_kingdon(theirs(to_kingdon(alg, x))),
+                               rtol=0, atol=1e-14)
+
+
+def test_inner_product_is_scalar_part_of_reverse_product(alg, xy):
+    x, y = xy
+    expected = from_kingdon((to_kingdon(alg, x).reverse() * to_kingdon(alg, y)).grade(0))
+    torch.testing.assert_close(ga.inner_product(x, y), expected[:, :1], rtol=1e-12, atol=1e-12)
+
+
+def test_grade_project_sums_to_identity_and_is_idempotent(xy):
+    x, _ = xy
+    parts = ga.grade_project(x)
+    assert parts.shape == (N, 5, 16)
+    torch.testing.assert_close(parts.sum(-2), x)
+    for k in range(5):
+        torch.testing.assert_close(ga.grade_project(ga.grade_project(x, k), k), parts[:, k])
+    with pytest.raises(ValueError, match="grade"):
+        ga.grade_project(x, 5)
+
+
+def test_sparse_tables_hold_only_nonzero_terms():
+    assert tables.sparse_plan("geometric", torch.device("cpu"), torch.float64).n_terms == 192
+    assert tables.sparse_plan("outer", torch.device("cpu"), torch.float64).n_terms == 81
+    dense = tables.dense_table("geometric", torch.device("cpu"), torch.float64)
+    assert int((dense != 0).sum()) == 192
+    # cached per device and dtype: the same object comes back
+    assert tables.dense_table("geometric", torch.device("cpu"), torch.float32) is \
+        tables.dense_table("geometric", torch.device("cpu"), torch.float32)
+
+
+def test_metric_and_pseudoscalar():
+    e = torch.eye(16, dtype=torch.float64)
+    squares = ga.geometric_product(e, e)[:, 0]
+    assert squares[1] == 0 and squares[2] == squares[3] == squares[4] == 1
+    assert squares[14] == -1  # e123^2 = -1
+    torch.testing.assert_close(ga.outer_product(ga.outer_product(e[1], e[2]),
+                                                ga.outer_product(e[3], e[4])), e[15])
+
+
+mv_strategy = st.lists(st.floats(-10, 10, allow_nan=False), min_size=16, max_size=16).map(
+    lambda v: torch.tensor(v, dtype=torch.float64)
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(mv_strategy, mv_strategy, mv_strategy)
+def test_algebra_laws(a, b, c):
+    gp, op = ga.geometric_product, ga.outer_product
+    tol = dict(rtol=1e-10, atol=1e-8)
+    torch.testing.assert_close(gp(gp(a, b), c), gp(a, gp(b, c)), **tol)  # associativity
+    torch.testing.assert_close(op(op(a, b), c), op(a, op(b, c)), **tol)
+    torch.testing.assert_close(gp(a, b + c), gp(a, b) + gp(a, c), **tol)  # distributivity
+    torch.testing.assert_close(gp(a + b, c), gp(a, c) + gp(b, c), **tol)
+    torch.testing.assert_close(ga.reverse(gp(a, b)), gp(ga.reverse(b), ga.reverse(a)), **tol)
+    torch.testing.assert_close(ga.grade_involute(gp(a, b)),
+                               gp(ga.grade_involute(a), ga.grade_involute(b)), **tol)
+    torch.testing.assert_close(ga.undual(ga.dual(a)), a)
+
+
+def test_products_broadcast_and_keep_gradients():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 1, 16, generator=g, requires_grad=True)
+    y = torch.randn(1, 4, 16, generator=g)
+    out = ga.geometric_product(x, y)
+    assert out.shape == (3, 4, 16)
+    out.square().sum().backward()
+    with ga.use_dense():
+        x2 = x.detach().clone().requires_grad_(True)
+        ga.geometric_product(x2, y).square().sum().backward()
+    torch.testing.assert_close(x.grad, x2.grad, rtol=1e-5, atol=1e-5)
