@@ -1,15 +1,15 @@
 """The training engine's view of one dataset split (SPEC 2), on top of ``eqscale.data``.
 
 Wraps :class:`eqscale.data.SceneDataset` with what training and evaluation ask of it: batches
-of given sample indices on a device, the trajectory/time layout for rollouts, the token-mesh
-face budget and the mean object count (for FLOP accounting).
+of given sample indices on a device, whole trajectories for rollouts, the token-mesh face
+budget and the mean object count (for FLOP accounting).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -19,26 +19,35 @@ from eqscale.errors import DatasetError
 class SplitData:
     """One split of a dataset: ``len()`` samples, one per (trajectory, t), t = 1 .. F - 2."""
 
-    def __init__(self, dataset: Any) -> None:
-        self.dataset = dataset
-        self.frames = int(dataset.frames)
-        self.trajectories = int(dataset.num_trajectories)
-        self.faces_per_object = int(dataset.faces_per_object)
-        self.mean_objects = float(dataset.mean_objects)
+    def __init__(self, root: Path, split: str, subset: int | None = None) -> None:
+        from eqscale.data import SceneDataset
+
+        self.root = root
+        self.split = split
+        self.dataset = SceneDataset(root, split, subset=subset)
+        self.frames = int(self.dataset.frames)
+        self.trajectories = len(self.dataset.trajectories)
+        self.faces_per_object = int(self.dataset.faces_per_object)
+        mask = self.dataset.arrays.array("mask")[np.asarray(self.dataset.trajectories)]
+        self.mean_objects = float(mask.sum(axis=1).mean()) if len(mask) else 0.0
 
     def __len__(self) -> int:
         return len(self.dataset)
-
-    def sample_index(self, trajectory: int, t: int) -> int:
-        """Index of the sample of ``trajectory`` that sees frames t - 1, t and predicts t + 1."""
-        return trajectory * (self.frames - 2) + (t - 1)
 
     def batch(self, indices: list[int], device: torch.device) -> dict[str, Tensor]:
         """Collated samples ``indices`` on ``device``."""
         from eqscale.data import collate
 
         batch = collate([self.dataset[i] for i in indices])
-        return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+        return {k: v.to(device) for k, v in batch.items()}
+
+    def trajectory_batch(self, trajectories: list[int], device: torch.device) -> dict[str, Tensor]:
+        """Whole trajectories: ``verts`` (B, F, K, V, 3) plus the static batch keys."""
+        from eqscale.data import load_trajectories
+
+        absolute = [int(self.dataset.trajectories[i]) for i in trajectories]
+        batch = load_trajectories(self.root, self.split, absolute)
+        return {k: v.to(device) for k, v in batch.items()}
 
     @staticmethod
     def faces_from_verts(verts: Tensor, face_index: Tensor) -> Tensor:
@@ -48,21 +57,21 @@ class SplitData:
 
     @staticmethod
     def random_proper_motion(batch: dict[str, Tensor], gen: torch.Generator) -> dict[str, Tensor]:
-        """Move each sample by a random rotation and translation (inputs, targets, floor,
-        gravity alike)."""
-        from eqscale.data.augment import random_e3
+        """Move each sample by a uniform random rotation and a Gaussian translation (inputs,
+        targets, floor and gravity alike); no reflections."""
+        from eqscale.data.augment import apply_e3, random_e3_elements
 
-        return random_e3(batch, gen, reflections=False)
+        rotation, translation = random_e3_elements(batch["floor"].shape[0], gen,
+                                                   reflection_prob=0.0)
+        return apply_e3(batch, rotation, translation)
 
 
 def open_split(root: str | Path, split: str, subset: int | None = None) -> SplitData:
     """Open ``root/split``; missing or corrupt data is a :class:`DatasetError`."""
-    from eqscale.data import SceneDataset
-
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"dataset directory {root} does not exist")
-    data = SplitData(SceneDataset(root, split, subset=subset))
+    data = SplitData(root, split, subset)
     if len(data) == 0:
         raise DatasetError(f"split {split!r} of {root} holds no samples")
     return data

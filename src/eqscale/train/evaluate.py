@@ -22,8 +22,6 @@ from torch import Tensor
 
 from eqscale.train.data_access import SplitData
 
-# Keys of a batch that hold positions the model reads and a rollout replaces.
-_STATE_KEYS = ("verts_prev", "verts_t", "faces_prev", "faces_t")
 # Seed offset of the equivariance-test transforms (fixed: every run is tested on the same ones).
 EQUIVARIANCE_SEED = 20241031
 
@@ -71,7 +69,11 @@ def dataset_loss(model: torch.nn.Module, data: SplitData, indices: list[int], ba
 @torch.no_grad()
 def rollout_errors(model: torch.nn.Module, data: SplitData, trajectories: list[int],
                    batch_size: int, device: torch.device) -> list[float]:
-    """Per-horizon rollout error (horizon h = 1 .. F - 2) over ``trajectories``."""
+    """Per-horizon rollout error (horizon h = 1 .. F - 2) over ``trajectories``.
+
+    Frames 0 and 1 are true; the prediction of frame t + 1 is made from frames t - 1 and t,
+    which are predictions themselves from t = 2 on.
+    """
     from eqscale.models import loss as loss_mod
     from eqscale.models.rigidity import apply_motion
 
@@ -81,24 +83,20 @@ def rollout_errors(model: torch.nn.Module, data: SplitData, trajectories: list[i
     sums = [0.0] * horizons
     weight = 0
     for start in range(0, len(trajectories), batch_size):
-        chunk = trajectories[start:start + batch_size]
-        state: dict[str, Tensor] = {}
+        traj = data.trajectory_batch(trajectories[start:start + batch_size], device)
+        true_verts = traj.pop("verts")  # (B, F, K, V, 3)
+        n = int(traj["object_mask"].sum())
+        weight += n
+        prev, cur = true_verts[:, 0], true_verts[:, 1]
         for h in range(horizons):
-            t = h + 1  # the sample that predicts frame t + 1 from frames t - 1 and t
-            truth = data.batch([data.sample_index(i, t) for i in chunk], device)
-            if h == 0:
-                state = {key: truth[key] for key in _STATE_KEYS}
-            batch = {**truth, **state}
+            t = h + 1
+            batch = {**traj, "verts_prev": prev, "verts_t": cur, "verts_next": true_verts[:, t + 1],
+                     "faces_prev": data.faces_from_verts(prev, traj["face_index"]),
+                     "faces_t": data.faces_from_verts(cur, traj["face_index"])}
             motion = model(batch)
-            pred = apply_motion(motion, batch["verts_t"].to(motion.rotation.dtype)).float()
-            n = int(truth["object_mask"].sum())
-            sums[h] += float(loss_mod.task_loss(pred, truth)) * n
-            if h == 0:
-                weight += n
-            pred = pred.to(truth["verts_t"].dtype)
-            state = {"verts_prev": batch["verts_t"], "verts_t": pred,
-                     "faces_prev": batch["faces_t"],
-                     "faces_t": data.faces_from_verts(pred, truth["face_index"])}
+            pred = apply_motion(motion, cur.to(motion.rotation.dtype)).float()
+            sums[h] += float(loss_mod.task_loss(pred, batch)) * n
+            prev, cur = cur, pred.to(cur.dtype)
     model.train(was_training)
     return [s / weight for s in sums]
 

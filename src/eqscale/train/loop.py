@@ -159,7 +159,7 @@ class Trainer:
             self._restore(load_checkpoint(last, self.device))
             self._say(f"resuming {self.out} at step {self.state.step}/{self.planned_steps}")
             self.log.truncate_after(self.state.step)
-        self.wall_base = self.state.wall_seconds - (time.monotonic() - t_start)
+        self.wall_base = self.state.wall_seconds + (time.monotonic() - t_start)
         self.t0 = time.monotonic()
 
         failure = self._train()
