@@ -1,0 +1,198 @@
+"""The GATr task model (SPEC 4): E(3)-equivariant from the scene to the predicted motions.
+
+Token = one face, with 8 multivector channels and 4 scalar channels:
+
+    0-2  the face's three vertices at frame t, as points (trivectors);
+    3-5  their displacements since t-1, as ideal points (differences of points: e123 = 0);
+    6    the floor plane n.x = d (a vector);
+    7    gravity / 10 as an ideal point (a direction, blind to translations);
+    s    log mass, friction, restitution, scale (invariants).
+
+Reflections flip the sign of the homogeneous coordinate of points under the Pin(3,0,1) action,
+but a reflected scene read from data still embeds its points with e123 = +1. So the points are
+embedded with the sign of the scene's handedness ``h = sign(sum of the signed volumes of the
+token meshes)``, which flips exactly under reflections (face winding is data). With it the
+embedding of a transformed scene is the Pin action on the embedding for proper and improper
+elements alike, so the whole pipeline is E(3)-equivariant (docs/models.md; tested).
+
+Hierarchical pre-norm GATr blocks (object-level blocks on the object view), then an equivariant
+linear head gives each token an even multivector ``1 + out``; per object these are averaged over
+real tokens and normalised onto the motors, composed with the constant-velocity translation, and
+converted to a rotation matrix and translation.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from eqscale.ga import embed_plane, embed_point, geometric_product
+from eqscale.models.flops import FlopCount, attention_pairs
+from eqscale.models.inputs import SceneInputs, read_batch
+from eqscale.models.masks import (
+    block_levels,
+    global_attention_mask,
+    object_attention_mask,
+    to_object_view,
+    to_scene_view,
+)
+from eqscale.models.motors import even_part, motor_to_motion, normalize_motor, translation_motor
+from eqscale.models.rigidity import RigidMotion, identity_for_padding, masked_mean
+from eqscale.models.sizes import GATrConfig
+from eqscale.nn import EquiLinear, GATrBlock, reference_multivector
+
+IN_MV, IN_S = 8, 4
+GRAVITY_SCALE = 0.1
+HEAD_INIT_SCALE = 0.01
+
+
+def scene_handedness(faces_t: Tensor, face_mask: Tensor, centroid: Tensor) -> Tensor:
+    """+1 or -1 per scene: the sign of the summed signed volumes of the token meshes.
+
+    faces_t: (B, K, P, 3, 3), face_mask: (B, K, P), centroid: (B, K, 3) -> (B,). Each face adds
+    det(v0 - c, v1 - c, v2 - c) / 6; proper motions keep it, reflections negate it.
+    """
+    rel = faces_t - centroid[:, :, None, None, :]
+    vol = torch.linalg.det(rel) / 6.0
+    total = torch.where(face_mask, vol, torch.zeros_like(vol)).sum(dim=(1, 2))
+    return torch.where(total >= 0, 1.0, -1.0).to(faces_t.dtype)
+
+
+def embed_scene(inp: SceneInputs) -> tuple[Tensor, Tensor]:
+    """Token multivectors (B, K, P, 8, 16) and scalars (B, K, P, 4); zero on padded tokens."""
+    b, k, p = inp.face_mask.shape
+    hand = scene_handedness(inp.faces_t, inp.face_mask, inp.centroid)
+    h = hand[:, None, None, None, None]
+    points_t = embed_point(inp.faces_t)
+    motion = points_t - embed_point(inp.faces_prev)
+    floor = embed_plane(inp.floor[:, :3], inp.floor[:, 3])
+    direction = GRAVITY_SCALE * inp.gravity
+    gravity = (embed_point(direction) - embed_point(torch.zeros_like(direction))) * hand[:, None]
+    glob = torch.stack([floor, gravity], dim=1)[:, None, None].expand(b, k, p, 2, 16)
+    mv = torch.cat([points_t * h, motion * h, glob], dim=-2)
+    mv = torch.where(inp.face_mask[..., None, None], mv, 0.0)
+    s = inp.scalars[:, :, None, :].expand(b, k, p, IN_S)
+    s = torch.where(inp.face_mask[..., None], s, 0.0)
+    return mv, s
+
+
+class GATrTaskModel(nn.Module):
+    """GATr task model: ``forward(batch) -> RigidMotion`` (docs/interfaces.md)."""
+
+    arch = "gatr"
+
+    def __init__(self, config: GATrConfig, faces_per_object: int) -> None:
+        super().__init__()
+        self.config = c = config
+        self.faces_per_object = faces_per_object
+        self.embed = EquiLinear(IN_MV, c.mv_channels, IN_S, c.s_channels)
+        self.blocks = nn.ModuleList(
+            GATrBlock(c.mv_channels, c.s_channels, c.heads) for _ in range(c.depth)
+        )
+        self.levels = block_levels(c.depth)
+        self.head = EquiLinear(c.mv_channels, 1, c.s_channels, 0)
+        # Small head: the untrained model predicts close to constant velocity, no spin.
+        with torch.no_grad():
+            self.head.weight.mul_(HEAD_INIT_SCALE)
+            self.head.s_to_mv.weight.mul_(HEAD_INIT_SCALE)
+
+    def token_motors(self, mv: Tensor, s: Tensor, face_mask: Tensor) -> Tensor:
+        """Network on embedded tokens: mv (B, K, P, 8, 16), s (B, K, P, 4) -> (B, K, P, 16).
+
+        Each token's output is the even multivector 1 + (even part of the head output).
+        """
+        b, k, p = face_mask.shape
+        mv, s = mv.reshape(b, k * p, IN_MV, 16), s.reshape(b, k * p, IN_S)
+        real = face_mask.reshape(b, k * p)
+        reference = reference_multivector(mv, real[:, :, None] & real[:, None, :])
+        refs = {"global": reference, "object": reference.repeat_interleave(k, dim=0)}
+        masks = {"object": object_attention_mask(face_mask),
+                 "global": global_attention_mask(face_mask)}
+        h_mv, h_s = self.embed(mv, s)
+        for block, level in zip(self.blocks, self.levels):
+            if level == "object":
+                h_mv, h_s = block(to_object_view(h_mv, k), to_object_view(h_s, k),
+                                  masks["object"], refs["object"])
+                h_mv, h_s = to_scene_view(h_mv, k), to_scene_view(h_s, k)
+            else:
+                h_mv, h_s = block(h_mv, h_s, masks["global"], refs["global"])
+        out, _ = self.head(h_mv, h_s)
+        motors = even_part(out[..., 0, :])
+        motors = torch.cat([motors[..., :1] + 1.0, motors[..., 1:]], dim=-1)
+        return motors.reshape(b, k, p, 16)
+
+    def forward(self, batch: dict[str, Tensor]) -> RigidMotion:
+        inp = read_batch(batch, self.faces_per_object, self.embed.weight.dtype)
+        mv, s = embed_scene(inp)
+        motors = masked_mean(self.token_motors(mv, s, inp.face_mask), inp.face_mask)
+        motor = normalize_motor(motors)
+        motor = geometric_product(translation_motor(inp.displacement), motor)
+        return identity_for_padding(motor_to_motion(motor), inp.object_mask)
+
+
+# --- closed forms -----------------------------------------------------------------------------
+# The layer shapes follow eqscale.nn's defaults: attention heads of c // H multivector and
+# s // H scalar channels (at least 1); MLP hidden 2c multivectors and 2s scalars; the bilinear
+# layer's c geometric products and c joins of 4c projected channels.
+
+
+def _equilinear_shapes(c: GATrConfig) -> list[tuple[int, int, int, int, bool]]:
+    """Every EquiLinear of the model as (in_mv, out_mv, in_s, out_s, input_needs_grad)."""
+    mv, sc, heads = c.mv_channels, c.s_channels, c.heads
+    hmv, hs = heads * max(1, mv // heads), heads * max(1, sc // heads)
+    block = [
+        (mv, 3 * hmv, sc, 3 * hs, True),  # attention q, k, v
+        (hmv, mv, hs, sc, True),  # attention output
+        (mv, 4 * mv, sc, 0, True),  # bilinear operands (2 products x 2 sides x c channels)
+        (2 * mv, 2 * mv, sc, 2 * sc, True),  # bilinear output (mixes scalars in)
+        (2 * mv, mv, 2 * sc, sc, True),  # MLP output
+    ]
+    return [(IN_MV, mv, IN_S, sc, False)] + block * c.depth + [(mv, 1, sc, 0, True)]
+
+
+def _equilinear_parameters(in_mv: int, out_mv: int, in_s: int, out_s: int) -> int:
+    """9 basis weights per channel pair, a scalar bias per output channel, scalars -> grade 0,
+    and the scalar outputs' linear map (from grade-0 parts and scalars) with bias."""
+    count = 9 * in_mv * out_mv + out_mv + in_s * out_mv
+    if out_s:
+        count += (in_mv + in_s) * out_s + out_s
+    return count
+
+
+def gatr_parameters(c: GATrConfig) -> int:
+    """Closed-form parameter count: the EquiLinear maps plus one distance scale per head and
+    attention layer (layer norms have no parameters)."""
+    linear = sum(_equilinear_parameters(*shape[:4]) for shape in _equilinear_shapes(c))
+    return linear + c.depth * c.heads
+
+
+def gatr_flops(c: GATrConfig, objects: float, faces: int) -> FlopCount:
+    """GATr FLOPs per training sample, both conventions (see eqscale.models.flops)."""
+    tokens = objects * faces
+    nominal_weights, fwd_linear, bwd_linear = 0, 0, 0
+    for in_mv, out_mv, in_s, out_s, needs_grad in _equilinear_shapes(c):
+        # Nominal: multivector weights as dense 16 x 16 blocks, scalar -> grade 0, and the scalar
+        # outputs' map.
+        nominal_weights += 256 * in_mv * out_mv + in_s * out_mv + (in_mv + in_s) * out_s
+        # Executed (eqscale.nn fast path): 16 grade-wise (C_in x C_out) products and 8 for the
+        # e0 maps = 24 matmuls -> 48 in out FLOPs; scalar maps as plain linear layers.
+        fwd = 48 * in_mv * out_mv + 2 * in_s * out_mv + 2 * (in_mv + in_s) * out_s
+        fwd_linear += fwd
+        # Backward: weight gradient always, input gradient when the input needs one.
+        bwd_linear += 2 * fwd if needs_grad else fwd
+    heads = c.heads
+    head_mv, head_s = max(1, c.mv_channels // heads), max(1, c.s_channels // heads)
+    # Executed attention per (query, key) pair, summed over heads: logits over 8 e0-free
+    # components + 5 distance features per multivector channel + the scalars, values of 16 per
+    # multivector channel + the scalars; 2 FLOPs per multiply-add.
+    d_qk, d_v = 13 * head_mv + head_s, 16 * head_mv + head_s
+    obj_pairs, glob_pairs = attention_pairs(objects, faces, c.depth)
+    pairs = obj_pairs + glob_pairs
+    attn_fwd = 2 * heads * (d_qk + d_v) * pairs
+    # Nominal attention: dense 16 components per multivector channel for logits and values.
+    attn_nominal = 3 * 2 * heads * 2 * (16 * head_mv + head_s) * pairs
+    nominal = 6 * nominal_weights * tokens + attn_nominal
+    # Query and value widths differ, so torch runs its plain (math) attention: the backward is
+    # 4 batched products of the forward's sizes, 2x the forward.
+    executed = (fwd_linear + bwd_linear) * tokens + 3 * attn_fwd
+    return FlopCount(nominal=float(nominal), executed=float(executed))
