@@ -70,10 +70,7 @@ def write_shard(split_dir: Path, index: int, rows: list[dict[str, np.ndarray]]) 
     checksums = {}
     for name, (dtype, _) in ARRAYS.items():
         array = np.stack([row[name] for row in rows]).astype(dtype, copy=False)
-        with open(tmp / f"{name}.npy", "wb") as f:
-            np.save(f, array)
-            f.flush()
-            os.fsync(f.fileno())
+        np.save(tmp / f"{name}.npy", array)
         checksums[name] = sha256_file(tmp / f"{name}.npy")
     entry = {"path": f"{split_dir.name}/{final.name}", "count": len(rows), "sha256": checksums}
     write_json_atomic(tmp / "shard.json", entry)
@@ -81,15 +78,20 @@ def write_shard(split_dir: Path, index: int, rows: list[dict[str, np.ndarray]]) 
     return entry
 
 
-def read_shard_entry(split_dir: Path, index: int) -> dict | None:
-    """The entry of a finished shard, or None if it was never completed."""
-    meta = split_dir / shard_name(index) / "shard.json"
-    if not meta.is_file():
-        return None
+def read_shard_entry(split_dir: Path, index: int, count: int) -> dict | None:
+    """The entry of a finished shard of ``count`` trajectories whose files match their
+    checksums; None (to redo it) if it was never completed or did not survive intact."""
+    folder = split_dir / shard_name(index)
     try:
-        return json.loads(meta.read_text())
-    except json.JSONDecodeError:
+        entry = json.loads((folder / "shard.json").read_text())
+        intact = entry["count"] == count and all(
+            sha256_file(folder / f"{name}.npy") == entry["sha256"][name] for name in ARRAYS)
+    except (OSError, ValueError, KeyError, TypeError):
+        intact = False
+    if not intact:
+        shutil.rmtree(folder, ignore_errors=True)
         return None
+    return entry
 
 
 def remove_partial(root: Path) -> None:

@@ -45,11 +45,32 @@ def _shape_set(spec: str, faces_per_object: int) -> ShapeSet:
     return load_shape_set(spec, faces_per_object)
 
 
-def simulate_seeds(spec: str, faces_per_object: int, seeds: list[int]) -> list[dict]:
-    """Worker task: simulate ``seeds`` in this process's own DIRECT client, then disconnect."""
+_WORKER: dict = {}
+
+
+def _init_worker() -> None:
+    """Pool-worker start: this process's own DIRECT client, disconnected when it exits."""
+    import multiprocessing.util
+
+    client = BulletClient()
+    _WORKER["client"] = client.__enter__()
+    multiprocessing.util.Finalize(None, client.__exit__, args=(None, None, None), exitpriority=10)
+
+
+def simulate_seeds(spec: str, faces_per_object: int, seeds: list[int],
+                   client: tuple | None = None) -> list[dict]:
+    """Simulate ``seeds`` with ``client`` (pb, id), by default this worker's own client."""
     shapes = _shape_set(spec, faces_per_object)
-    with BulletClient() as (pb, client):
-        return [simulate_trajectory(pb, client, shapes, int(s)) for s in seeds]
+    if client is None:
+        if "client" not in _WORKER:  # a Ray worker: connect once, disconnect at exit
+            import atexit
+
+            bullet = BulletClient()
+            _WORKER["client"] = bullet.__enter__()
+            atexit.register(bullet.__exit__, None, None, None)
+        client = _WORKER["client"]
+    pb, cid = client
+    return [simulate_trajectory(pb, cid, shapes, int(s)) for s in seeds]
 
 
 def _manifest(config: dict, shapes: ShapeSet, counts: dict[str, int]) -> dict:
@@ -101,14 +122,22 @@ def _run_tasks(tasks: list[list[int]], spec: str, fpo: int, workers: int, backen
         for ref in refs:
             yield ray.get(ref)
     elif workers == 1 or len(tasks) <= 1:
-        for seeds in tasks:
-            yield simulate_seeds(spec, fpo, seeds)
+        with BulletClient() as client:
+            for seeds in tasks:
+                yield simulate_seeds(spec, fpo, seeds, client)
     else:
         import multiprocessing as mp
 
-        with mp.get_context("spawn").Pool(workers) as pool:
-            args = [(spec, fpo, seeds) for seeds in tasks]
-            yield from pool.imap(_star_simulate, args, chunksize=1)
+        pool = mp.get_context("spawn").Pool(min(workers, len(tasks)), initializer=_init_worker)
+        try:
+            yield from pool.imap(_star_simulate, [(spec, fpo, seeds) for seeds in tasks])
+        except BaseException:
+            pool.terminate()
+            raise
+        else:
+            pool.close()  # workers exit normally and disconnect their clients
+        finally:
+            pool.join()
 
 
 def _star_simulate(args: tuple) -> list[dict]:
@@ -144,7 +173,7 @@ def generate_dataset(out: str | Path, n_train: int, n_val: int, n_test: int, see
     jobs, entries = [], {}
     for split, n in counts.items():
         for index, start in enumerate(range(0, n, shard_size)):
-            entry = fmt.read_shard_entry(root / split, index)
+            entry = fmt.read_shard_entry(root / split, index, min(n, start + shard_size) - start)
             if entry is not None:
                 entries[split, index] = entry
             else:

@@ -98,7 +98,7 @@ def _overlaps(pb, client: int, body: int, others: list[int]) -> bool:
     return any(pb.getClosestPoints(body, other, 0.0, physicsClientId=client) for other in others)
 
 
-def _place_scene(pb, client: int, shapes: ShapeSet, rng: np.random.Generator) -> dict | None:
+def place_scene(pb, client: int, shapes: ShapeSet, rng: np.random.Generator) -> dict | None:
     """Sample and place one scene; None if some object found no free pose in 100 tries."""
     floor = reset_world(pb, client)
     n = int(rng.integers(3, MAX_OBJECTS + 1))
@@ -115,7 +115,7 @@ def _place_scene(pb, client: int, shapes: ShapeSet, rng: np.random.Generator) ->
         local = shapes.shapes[shape_id[i]].collision_vertices * scale[i]
         for _ in range(MAX_PLACEMENT_TRIES):
             q = uniform_quaternion(rng)
-            rotated = local @ quaternion_to_matrix(q).T
+            rotated = local @ np.reshape(pb.getMatrixFromQuaternion(_xyzw(q)), (3, 3)).T
             low, high = SPAWN_LOW - rotated.min(0), SPAWN_HIGH - rotated.max(0)
             pos = rng.uniform(low, np.maximum(high, low))
             pb.resetBasePositionAndOrientation(body, pos.tolist(), _xyzw(q),
@@ -155,7 +155,7 @@ def simulate_trajectory(pb, client: int, shapes: ShapeSet, seed: int) -> dict[st
     rng = np.random.default_rng(seed)
     scene = None
     while scene is None:  # resample the whole scene if an object could not be placed
-        scene = _place_scene(pb, client, shapes, rng)
+        scene = place_scene(pb, client, shapes, rng)
     positions, quaternions = record(pb, client, scene["bodies"])
     n, K = len(scene["bodies"]), MAX_OBJECTS
     out = {

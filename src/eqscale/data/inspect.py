@@ -1,0 +1,127 @@
+"""``eqscale inspect``: validate a dataset against SPEC 2 and summarise it.
+
+Checks, in order: the manifest; every shard's files, checksums, dtypes and shapes; finite
+values; and physical plausibility (object counts, ids in range, unit quaternions, masses equal to
+volume x density x scale^3, nothing sunk through the floor, no impossible speeds). The first
+failure raises :class:`DatasetError` with one line naming the bad file.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from eqscale.data.format import ARRAYS, SPLITS, SplitArrays, read_manifest, sha256_file
+from eqscale.errors import DatasetError
+
+SINK_TOLERANCE = 0.05  # metres a centre of mass may go below the floor's top face
+MAX_SPEED = 60.0  # m/s; MOVi-B objects start below ~13 m/s and fall at most 2 s
+MASS_RTOL = 1e-4
+
+
+def _check_files(root: Path, manifest: dict) -> None:
+    for split in SPLITS:
+        info = manifest["splits"].get(split)
+        if info is None:
+            raise DatasetError(f"{root / 'manifest.json'}: split {split!r} missing")
+        if sum(e["count"] for e in info["shards"]) != info["count"]:
+            raise DatasetError(f"{root / 'manifest.json'}: split {split!r} shards do not add up "
+                               f"to {info['count']} trajectories")
+        for entry in info["shards"]:
+            for name in ARRAYS:
+                path = root / entry["path"] / f"{name}.npy"
+                if not path.is_file():
+                    raise DatasetError(f"missing array file {path}")
+                if sha256_file(path) != entry["sha256"].get(name):
+                    raise DatasetError(f"{path}: checksum mismatch (file changed or corrupt)")
+
+
+def _check_physics(where: Path, manifest: dict, a: dict[str, np.ndarray]) -> None:
+    """Plausibility of one shard's arrays ``a`` (the shard folder is ``where``)."""
+    for name, array in a.items():
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise DatasetError(f"{where / (name + '.npy')}: NaN or infinite values")
+    mask = a["mask"]
+    n = mask.sum(1)
+    if n.size and (n.min() < 1 or not np.array_equal(mask, np.arange(10) < n[:, None])):
+        raise DatasetError(f"{where / 'mask.npy'}: object slots must be the first 1..10")
+    shapes, materials = manifest["shapes"], manifest["materials"]
+    for name, table in (("shape_id", shapes), ("material_id", materials)):
+        ids = a[name][mask]
+        if ids.size and (ids.min() < 0 or ids.max() >= len(table)):
+            raise DatasetError(f"{where / (name + '.npy')}: id out of range 0..{len(table) - 1}")
+    if (a["scale"][mask] <= 0).any():
+        raise DatasetError(f"{where / 'scale.npy'}: non-positive scale")
+    volume = np.array([s["volume"] for s in shapes])[a["shape_id"][mask]]
+    density = np.array([m["density"] for m in materials])[a["material_id"][mask]]
+    expected = volume * density * a["scale"][mask].astype(np.float64) ** 3
+    if not np.allclose(a["mass"][mask], expected, rtol=MASS_RTOL, atol=0):
+        raise DatasetError(f"{where / 'mass.npy'}: mass != volume x density x scale^3")
+    q_norm = np.linalg.norm(a["quaternions"][mask].astype(np.float64), axis=-1)
+    if q_norm.size and np.abs(q_norm - 1).max() > 1e-3:
+        raise DatasetError(f"{where / 'quaternions.npy'}: quaternions are not unit length")
+    normal, offset = a["floor"][:, :3].astype(np.float64), a["floor"][:, 3].astype(np.float64)
+    if np.abs(np.linalg.norm(normal, axis=1) - 1).max(initial=0) > 1e-4:
+        raise DatasetError(f"{where / 'floor.npy'}: floor normal is not unit length")
+    height = np.einsum("tkfi,ti->tkf", a["positions"].astype(np.float64), normal)
+    height -= offset[:, None, None]
+    if (height[mask] < -SINK_TOLERANCE).any():
+        raise DatasetError(f"{where / 'positions.npy'}: an object sank below the floor")
+    speed = np.linalg.norm(np.diff(a["positions"], axis=2), axis=-1) * manifest["frame_rate"]
+    if (speed[mask] > MAX_SPEED).any():
+        raise DatasetError(f"{where / 'positions.npy'}: implausible speed above {MAX_SPEED} m/s")
+
+
+def validate_dataset(path: str | Path) -> dict:
+    """Validate the dataset at ``path`` (raises DatasetError); a summary dict."""
+    root = Path(path)
+    manifest = read_manifest(root)
+    for key in ("config", "shapes", "materials", "splits", "frame_rate", "frames"):
+        if key not in manifest:
+            raise DatasetError(f"{root / 'manifest.json'}: key {key!r} missing")
+    _check_files(root, manifest)
+    summary = {"root": str(root), "manifest": manifest, "splits": {}}
+    shape_counts, material_counts, objects = Counter(), Counter(), []
+    for split in SPLITS:
+        arrays = SplitArrays(root, split, manifest)
+        for entry, shard in zip(manifest["splits"][split]["shards"], arrays.shards):
+            a = {name: np.asarray(v) for name, v in shard.items()}
+            _check_physics(root / entry["path"], manifest, a)
+            shape_counts.update(a["shape_id"][a["mask"]].tolist())
+            material_counts.update(a["material_id"][a["mask"]].tolist())
+            objects += a["mask"].sum(1).tolist()
+        summary["splits"][split] = (len(arrays), len(arrays.shards))
+    summary["objects"] = objects
+    summary["shape_counts"] = shape_counts
+    summary["material_counts"] = material_counts
+    summary["bytes"] = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+    return summary
+
+
+def inspect_dataset(path: str | Path) -> str:
+    """Validate the dataset and return a human-readable summary (the ``inspect`` command)."""
+    s = validate_dataset(path)
+    m = s["manifest"]
+    cfg = m["config"]
+    lines = [
+        f"dataset {s['root']}: valid (format {m['format_version']})",
+        f"  shapes {cfg['shapes']!r}, faces per object {cfg['faces_per_object']}, "
+        f"seed {cfg['seed']}, {m['frames']} frames at {m['frame_rate']} fps",
+    ]
+    for split, (n, shards) in s["splits"].items():
+        lines.append(f"  {split:5s}: {n} trajectories in {shards} shard(s)")
+    if s["objects"]:
+        obj = np.asarray(s["objects"])
+        lines.append(f"  objects per scene: min {obj.min()}, mean {obj.mean():.2f}, "
+                     f"max {obj.max()}")
+    names = [sh["name"] for sh in m["shapes"]]
+    total = max(1, sum(s["shape_counts"].values()))
+    lines.append("  shapes: " + ", ".join(
+        f"{names[i]} {100 * s['shape_counts'][i] / total:.0f}%" for i in range(len(names))))
+    lines.append("  materials: " + ", ".join(
+        f"{mat['name']} {100 * s['material_counts'][i] / total:.0f}%"
+        for i, mat in enumerate(m["materials"])))
+    lines.append(f"  size on disk: {s['bytes'] / 2**20:.2f} MiB")
+    return "\n".join(lines)
