@@ -87,7 +87,8 @@ def check_size(arch: str, size: int | str) -> int:
 
 def size_config(arch: str, size: int | str) -> TransformerConfig | GATrConfig:
     """The configuration of size index ``size`` of architecture ``arch``."""
-    return SIZES[arch][check_size(arch, size)]
+    index = check_size(arch, size)
+    return SIZES[arch][index]
 
 
 def transformer_parameters(c: TransformerConfig) -> int:
