@@ -141,12 +141,32 @@ def test_augmentation_moves_what_the_model_sees(tiny_dataset, tmp_path, monkeypa
     assert cosines.min() < 0.5 and len(set(cosines.round(decimals=4).tolist())) > 3
 
 
+# Settings that overfit one trajectory (23 samples) in a few seconds of CPU time.
+OVERFIT = {"transformer": dict(steps=80, batch_size=4, lr=3e-3),
+           "gatr": dict(steps=200, batch_size=2, lr=1e-2)}
+
+
 @pytest.mark.parametrize("model", ["transformer", "gatr"])
 def test_both_models_overfit_a_tiny_dataset(tiny_dataset, tmp_path, model):
-    cfg = tiny(model=model, steps=80, train_subset=1, lr=1e-2, eval_every=1000,
-               warmup_fraction=0.05, min_lr_ratio=0.05)
+    cfg = tiny(model=model, train_subset=1, eval_every=1000, warmup_fraction=0.05,
+               min_lr_ratio=0.05, **OVERFIT[model])
     run_training(cfg, tiny_dataset, tmp_path / model, quiet=True)
     losses = train_losses(tmp_path / model)
-    start = sum(losses[:4]) / 4
-    end = sum(losses[-4:]) / 4
+    epoch = -(-23 // cfg.batch_size)  # steps per pass over the trajectory's 23 samples
+    start = sum(losses[:epoch]) / epoch
+    end = sum(losses[-epoch:]) / epoch
     assert end * 10 <= start, (model, start, end)
+
+
+def test_command_line_gatr_tiny_run_is_complete(tiny_dataset, tmp_path):
+    """The acceptance run: `eqscale train --model gatr --preset tiny` in a fresh process."""
+    from tests.train.helpers import run_cli
+
+    out = tmp_path / "run"
+    proc = run_cli("train", "--model", "gatr", "--preset", "tiny", "--data", str(tiny_dataset),
+                   "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    result = read_result(out)
+    assert RESULT_KEYS <= set(result) and result["status"] == "finished"
+    assert all(result[k] is not None for k in RESULT_KEYS - {"budget", "train_subset", "reason"})
+    assert "finished" in proc.stdout

@@ -1,0 +1,95 @@
+"""``eqscale evaluate``: GATr's loss is unchanged on a moved copy of the test set, the
+baseline's is not; rollout and equivariance errors; bad run directories."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from eqscale.errors import CheckpointError, DatasetError
+from eqscale.train.data_access import open_split
+from eqscale.train.evaluate import evaluate_from_cli, evaluate_run
+from eqscale.train.loop import run_training
+from tests.train.helpers import moved_copy, tiny
+
+MOTION = dict(rotation_wxyz=(0.3, -0.5, 0.7, 0.2), translation=(0.7, -1.2, 0.4))
+
+
+@pytest.fixture(scope="module")
+def moved_dataset(tiny_dataset, tmp_path_factory):
+    return moved_copy(tiny_dataset, tmp_path_factory.mktemp("moved") / "data", "test", **MOTION)
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_dataset, tmp_path_factory):
+    """A short run of each model (module scope: trained once for the tests below)."""
+    runs = {}
+    for model in ("gatr", "transformer"):
+        out = tmp_path_factory.mktemp(model) / "run"
+        runs[model] = (out, run_training(tiny(model=model, steps=6, eval_every=3),
+                                         tiny_dataset, out, quiet=True))
+    return runs
+
+
+def test_moved_copy_really_moves_the_test_split(tiny_dataset, moved_dataset):
+    import torch
+
+    a = open_split(tiny_dataset, "test").batch([0], torch.device("cpu"))
+    b = open_split(moved_dataset, "test").batch([0], torch.device("cpu"))
+    real = a["vert_mask"] & a["object_mask"][..., None]
+    moved = (a["verts_t"] - b["verts_t"]).norm(dim=-1)[real]
+    assert moved.min() > 0.1  # no vertex stays put
+    # ... rigidly: pairwise distances within each object are kept.
+    pa, pb = a["verts_t"][0, 0][real[0, 0]], b["verts_t"][0, 0][real[0, 0]]
+    assert torch.allclose(torch.cdist(pa, pa), torch.cdist(pb, pb), atol=1e-4)
+
+
+def test_gatr_is_invariant_on_a_moved_test_set_and_the_baseline_is_not(
+        trained, tiny_dataset, moved_dataset):
+    for model, (run, result) in trained.items():
+        here = evaluate_run(run, tiny_dataset)
+        there = evaluate_run(run, moved_dataset)
+        assert here["test_loss"] == pytest.approx(result["test_loss"], rel=1e-6)
+        change = abs(there["test_loss"] - here["test_loss"]) / here["test_loss"]
+        rollout_change = abs(there["rollout_error"] - here["rollout_error"]) / here[
+            "rollout_error"]
+        if model == "gatr":
+            assert change < 1e-4 and rollout_change < 1e-3, (change, rollout_change)
+            assert result["equivariance_error"] < 1e-4
+        else:
+            assert change > 1e-3, change
+            assert result["equivariance_error"] > 1e-3
+
+
+# The command line's `evaluate` calls evaluate_from_cli with exactly these keyword arguments.
+def _evaluate(run, data, split="test", as_json=False):
+    return evaluate_from_cli(run=str(run), data=str(data), split=split, as_json=as_json,
+                             device=None)
+
+
+def test_evaluate_prints_json_and_tables(trained, tiny_dataset, capsys):
+    run, result = trained["transformer"]
+    _evaluate(run, tiny_dataset, as_json=True)
+    out = json.loads(capsys.readouterr().out)
+    assert out["test_loss"] == pytest.approx(result["test_loss"], rel=1e-6)
+    assert len(out["rollout_error_per_horizon"]) == open_split(tiny_dataset, "test").frames - 2
+    _evaluate(run, tiny_dataset, split="val")
+    table = capsys.readouterr().out
+    assert "rollout error" in table and "val of" in table
+
+
+def test_bad_run_directories_are_one_line_user_errors(trained, tiny_dataset, tmp_path):
+    with pytest.raises(CheckpointError, match="not a run directory"):
+        _evaluate(tmp_path, tiny_dataset)
+    run, _ = trained["transformer"]
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text((run / "config.json").read_text())
+    (broken / "checkpoints").mkdir()
+    (broken / "checkpoints" / "best.pt").write_bytes(b"garbage")
+    with pytest.raises(CheckpointError, match="corrupt") as exc:
+        _evaluate(broken, tiny_dataset)
+    assert "\n" not in str(exc.value)
+    with pytest.raises(DatasetError):
+        _evaluate(run, tmp_path / "no-such-dataset")
