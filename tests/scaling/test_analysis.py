@@ -82,7 +82,8 @@ def test_single_model_and_tiny_tables_do_not_crash(tmp_path):
 
 
 def test_bootstrap_is_deterministic_given_seed(tmp_path):
-    path = write_table(make_rows(budgets=(1e12, 1e13, 1e14), sizes_per_budget=3), tmp_path / "r.csv")
+    rows = make_rows(budgets=(1e12, 1e13, 1e14), sizes_per_budget=3)
+    path = write_table(rows, tmp_path / "r.csv")
     a = analyse(load_runs(path), n_bootstrap=3, seed=5)
     b = analyse(load_runs(path), n_bootstrap=3, seed=5)
     c = analyse(load_runs(path), n_bootstrap=3, seed=6)

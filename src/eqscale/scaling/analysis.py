@@ -10,10 +10,7 @@ the compute exponents differ. A fit the table cannot support is recorded as
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,6 +28,7 @@ from eqscale.scaling.compute import (
     isoflop_minimum,
     pareto_points,
 )
+from eqscale.scaling.files import write_json_atomic
 from eqscale.scaling.fits import ParametricFit, PowerLawFit, fit_parametric, fit_power_law
 from eqscale.scaling.runtable import BASELINE, EQUIVARIANT, RunTable, load_runs
 
@@ -138,7 +136,7 @@ def _parametric(compute: RunTable, cost: FitResult, warm: dict | None) -> dict:
     return {"fit": fit, "allocation": attempt(solve)}
 
 
-def _surface(compute: RunTable, extra: list | None, n_starts: int = 24) -> dict:
+def _surface(compute: RunTable, extra: list | None, n_starts: int = 12) -> dict:
     f = fit_parametric(compute.N, compute.D, compute.loss, extra_starts=extra, n_starts=n_starts)
     return {"params": f.params(), "n_points": f.n_points, "objective": f.objective,
             "converged_starts": f.converged_starts}
@@ -241,6 +239,7 @@ def analyse(table: RunTable, n_bootstrap: int = 200, seed: int = 0) -> dict:
     for _ in range(n_bootstrap):
         samples.add(run_all(stratified_resample(table, rng), result))
     samples.attach(result)
+    _attach_bands(result, samples)
     if "budgets" in result["comparison"]:
         _significance(result, samples)
     return {"source": table.source, "compute_column": table.compute_column,
@@ -248,29 +247,30 @@ def analyse(table: RunTable, n_bootstrap: int = 200, seed: int = 0) -> dict:
             "seed": seed, "equivariant": EQUIVARIANT, "baseline": BASELINE, **result}
 
 
-def _clean(obj: Any) -> Any:
-    """JSON-safe: numpy scalars to Python, non-finite floats to None."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(_clean(data), fh, indent=1, allow_nan=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _attach_bands(result: dict, samples: BootstrapSamples) -> None:
+    """Give each frontier and data law a curve (``x``, ``y``) over its points' range and, when
+    the bootstrap allows, a pointwise 95% band (``lo``, ``hi``) for the figures."""
+    for model, res in result["models"].items():
+        groups = [("frontier", "C"), ("wall_frontier", "seconds")]
+        groups += [(f"data/{label}", "n_train") for label in res["data"]]
+        for group, xkey in groups:
+            node = res
+            for key in group.split("/"):
+                node = node[key]
+            xs = node["points"].get(xkey, [])
+            if len(xs) < 2:
+                continue
+            x = np.geomspace(min(xs), max(xs), 40)
+            for law in ("power_law", "offset_law"):
+                fit = node[law]
+                if not fit.get("ok"):
+                    continue
+                p = fit["params"]
+                fit["curve"] = {"x": x.tolist(),
+                                "y": (p.get("E", 0.0) + p["A"] * x ** p["exponent"]).tolist()}
+                band = samples.band(f"models/{model}/{group}/{law}", x)
+                if band is not None:
+                    fit["curve"]["lo"], fit["curve"]["hi"] = band[0].tolist(), band[1].tolist()
 
 
 def fit_from_cli(runs: str, out: str | None = None, n_bootstrap: int = 200,

@@ -55,11 +55,13 @@ class BootstrapSamples:
 
     def __init__(self) -> None:
         self.values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+        self.joint: dict[str, list[dict[str, float]]] = defaultdict(list)
         self.n_resamples = 0
 
     def add(self, result: dict) -> None:
         self.n_resamples += 1
         for path, params in collect_params(result).items():
+            self.joint[path].append(params)
             for name, value in params.items():
                 if value is not None and np.isfinite(value):
                     self.values[path][name].append(float(value))
@@ -81,3 +83,14 @@ class BootstrapSamples:
                 name: [float(np.percentile(v, tail)), float(np.percentile(v, 100.0 - tail))]
                 for name, v in per_param.items() if len(v) >= 2
             }
+
+    def band(self, path: str, x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """Pointwise 95% band of the power law E + A x^exponent over the resamples of ``path``
+        (None with fewer than two resamples)."""
+        curves = [p.get("E", 0.0) + p["A"] * x ** p["exponent"] for p in self.joint.get(path, [])]
+        curves = [c for c in curves if np.all(np.isfinite(c))]
+        if len(curves) < 2:
+            return None
+        tail = 100.0 * (1.0 - CI_LEVEL) / 2.0
+        stack = np.stack(curves)
+        return np.percentile(stack, tail, axis=0), np.percentile(stack, 100.0 - tail, axis=0)

@@ -72,7 +72,7 @@ def _rows_of(owner: str, tree: dict, laws) -> list[Row]:
             continue
         note = ""
         if "p_value" in node:
-            note = f"bootstrap p = {node['p_value']:.3g}"
+            note = f"bootstrap p {fmt_p(node)}"
         for name in params:
             lo, hi = node.get("ci", {}).get(name, (None, None))
             rows.append(Row(owner, label, name, node["params"].get(name), lo, hi, note))
@@ -99,6 +99,12 @@ def fmt(value: float | None) -> str:
     if value != 0 and (abs(value) >= 1e4 or abs(value) < 1e-3):
         return f"{value:.3e}"
     return f"{value:.4g}"
+
+
+def fmt_p(node: dict) -> str:
+    """A bootstrap p-value as '= 0.12', or '< 1/n' when no resample crossed zero."""
+    p, n = node["p_value"], max(1, node.get("bootstrap_total", 1))
+    return f"< {2.0 / n:.2g}" if p == 0 else f"= {p:.2g}"
 
 
 def fmt_interval(row: Row) -> str:

@@ -1,0 +1,68 @@
+"""``eqscale report``: self-contained HTML, Markdown with PNGs beside it, and a conclusion that
+follows the numbers."""
+
+import re
+
+import pytest
+
+from eqscale.cli import main
+from eqscale.scaling.analysis import analyse
+from eqscale.scaling.conclusion import conclusion
+from eqscale.scaling.figures import FIGURES
+from eqscale.scaling.report import report_from_cli
+from eqscale.scaling.runtable import load_runs
+from tests.scaling.synthetic import LAWS, make_rows, write_table
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory):
+    study = tmp_path_factory.mktemp("study")
+    write_table(make_rows(budgets=(1e12, 1e13, 1e14), sizes_per_budget=4, seed=3),
+                study / "runs.csv")
+    assert main(["report", "--runs", str(study), "--bootstrap", "6"]) == 0
+    return study / "report"
+
+
+def test_html_is_self_contained_with_every_figure(report_dir):
+    text = (report_dir / "report.html").read_text()
+    images = re.findall(r"<img [^>]*src='([^']*)'", text)
+    assert len(images) == len(FIGURES)
+    assert all(src.startswith("data:image/png;base64,") for src in images)
+    assert not re.search(r"(src|href)=['\"](?!data:)", text)  # nothing fetched from outside
+    for word in ("Conclusion", "Fitted coefficients", "alpha", "IsoFLOP", "wall-clock"):
+        assert word in text
+
+
+def test_markdown_links_png_files_beside_it(report_dir):
+    text = (report_dir / "report.md").read_text()
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert len(links) == len(FIGURES)
+    for link in links:
+        assert (report_dir / link).read_bytes().startswith(PNG_MAGIC)
+    assert "| gatr |" not in text and "| GATr (equivariant) |" in text
+    assert (report_dir / "fits.json").is_file()
+    assert not [p for p in report_dir.iterdir() if p.name.startswith(".")]  # no temp files
+
+
+def test_conclusion_follows_the_numbers(tmp_path):
+    """The synthetic GATr is ~2x better; swap the laws and the verdict must swap too."""
+    rows = make_rows(budgets=(1e12, 1e13, 1e14), sizes_per_budget=3, seed=4)
+    text = " ".join(conclusion(analyse(load_runs(write_table(rows, tmp_path / "a.csv")), 6)))
+    assert "Per FLOP, GATr wins" in text
+    assert "augmentation closes" in text
+    swapped = {"gatr": LAWS["transformer"], "transformer": LAWS["gatr"]}
+    rows = make_rows(budgets=(1e12, 1e13, 1e14), sizes_per_budget=3, seed=4, laws=swapped)
+    text = " ".join(conclusion(analyse(load_runs(write_table(rows, tmp_path / "b.csv")), 6)))
+    assert "Per FLOP, Transformer wins" in text
+
+
+def test_demo_sized_table_still_gives_full_report(tmp_path):
+    rows = make_rows(budgets=(1e12, 1e13), sizes_per_budget=3, data_sizes=(8, 32), seed=5)
+    write_table(rows, tmp_path / "runs.csv")
+    paths = report_from_cli(runs=str(tmp_path / "runs.csv"), out=str(tmp_path / "rep"),
+                            n_bootstrap=3, seed=0)
+    md = paths["markdown"].read_text()
+    assert "not fitted" in md and "at least 4 points" in md
+    assert len(re.findall(r"data:image/png;base64,", paths["html"].read_text())) == len(FIGURES)
