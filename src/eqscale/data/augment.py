@@ -65,5 +65,5 @@ def random_e3(batch: dict[str, torch.Tensor], generator: torch.Generator | None 
     """Apply one random E(3) element per sample (uniform rotation, reflection with probability
     1/2, Gaussian translation) to the whole batch, inputs and targets alike."""
     rotation, translation = random_e3_elements(batch["floor"].shape[0], generator,
-                                               translation_std)
+                                               translation_std, dtype=torch.float64)
     return apply_e3(batch, rotation, translation)

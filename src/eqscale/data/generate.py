@@ -48,10 +48,12 @@ def _shape_set(spec: str, faces_per_object: int) -> ShapeSet:
 _WORKER: dict = {}
 
 
-def _init_worker() -> None:
-    """Pool-worker start: this process's own DIRECT client, disconnected when it exits."""
+def _init_worker(shapes: ShapeSet) -> None:
+    """Pool-worker start: the parent's shape set (no rebuilding) and this process's own DIRECT
+    client, disconnected when the worker exits."""
     import multiprocessing.util
 
+    _WORKER["shapes"] = shapes
     client = BulletClient()
     _WORKER["client"] = client.__enter__()
     multiprocessing.util.Finalize(None, client.__exit__, args=(None, None, None), exitpriority=10)
@@ -60,7 +62,9 @@ def _init_worker() -> None:
 def simulate_seeds(spec: str, faces_per_object: int, seeds: list[int],
                    client: tuple | None = None) -> list[dict]:
     """Simulate ``seeds`` with ``client`` (pb, id), by default this worker's own client."""
-    shapes = _shape_set(spec, faces_per_object)
+    shapes = _WORKER.get("shapes")
+    if shapes is None or (shapes.spec, shapes.faces_per_object) != (spec, faces_per_object):
+        shapes = _shape_set(spec, faces_per_object)
     if client is None:
         if "client" not in _WORKER:  # a Ray worker: connect once, disconnect at exit
             import atexit
@@ -110,13 +114,16 @@ def _check_args(counts: dict[str, int], seed: int, workers: int, shard_size: int
         raise EqscaleError(f"unknown backend {backend!r}: use 'local' or 'ray'")
 
 
-def _run_tasks(tasks: list[list[int]], spec: str, fpo: int, workers: int, backend: str,
+def _run_tasks(tasks: list[list[int]], shapes: ShapeSet, workers: int, backend: str,
                ray_address: str | None):
     """Results of ``simulate_seeds`` per task, yielded in task order."""
+    spec, fpo = shapes.spec, shapes.faces_per_object
     if backend == "ray":
         import ray
 
-        ray.init(address=ray_address, ignore_reinit_error=True, log_to_driver=False)
+        # A local Ray (no address) gets ``workers`` CPUs; a cluster brings its own.
+        ray.init(address=ray_address, num_cpus=None if ray_address else workers,
+                 ignore_reinit_error=True, log_to_driver=False, include_dashboard=False)
         remote = ray.remote(simulate_seeds)
         refs = [remote.remote(spec, fpo, seeds) for seeds in tasks]
         for ref in refs:
@@ -128,7 +135,8 @@ def _run_tasks(tasks: list[list[int]], spec: str, fpo: int, workers: int, backen
     else:
         import multiprocessing as mp
 
-        pool = mp.get_context("spawn").Pool(min(workers, len(tasks)), initializer=_init_worker)
+        pool = mp.get_context("spawn").Pool(min(workers, len(tasks)), initializer=_init_worker,
+                                            initargs=(shapes,))
         try:
             yield from pool.imap(_star_simulate, [(spec, fpo, seeds) for seeds in tasks])
         except BaseException:
@@ -192,7 +200,7 @@ def generate_dataset(out: str | Path, n_train: int, n_val: int, n_test: int, see
     bar = tqdm(total=total, initial=total - sum(len(s) for s in tasks), unit="traj",
                desc=f"generate {root.name}", disable=not progress, file=sys.stderr)
     rows: dict[int, list] = {}
-    results = _run_tasks(tasks, shapes, faces_per_object, workers, backend, ray_address)
+    results = _run_tasks(tasks, shape_set, workers, backend, ray_address)
     for j, chunk in zip(owner, results):
         rows.setdefault(j, []).extend(chunk)
         bar.update(len(chunk))
