@@ -170,3 +170,24 @@ def test_command_line_gatr_tiny_run_is_complete(tiny_dataset, tmp_path):
     assert RESULT_KEYS <= set(result) and result["status"] == "finished"
     assert all(result[k] is not None for k in RESULT_KEYS - {"budget", "train_subset", "reason"})
     assert "finished" in proc.stdout
+
+
+def test_early_stopping_keeps_the_best_validation_checkpoint(tiny_dataset, tmp_path,
+                                                             monkeypatch):
+    from eqscale.train.checkpoint import load_checkpoint
+    from eqscale.train.evaluate import evaluate_run
+
+    # Validation losses at steps 2, 4, 6, ...: best at step 4, then three without improvement.
+    scripted = iter([1.0, 0.5, 0.6, 0.55, 0.7, 0.1, 0.1])
+    monkeypatch.setattr("eqscale.train.loop.dataset_loss", lambda *a, **k: next(scripted))
+    cfg = tiny(model="transformer", steps=20, eval_every=2, patience=3, checkpoint_every=100)
+    out = tmp_path / "run"
+    result = run_training(cfg, tiny_dataset, out, quiet=True)
+    assert result["stopped_early"] and result["steps"] == 10 and result["planned_steps"] == 20
+    assert result["D"] == 10 * cfg.batch_size
+    assert result["best_val_loss"] == 0.5 and result["best_step"] == 4
+    assert load_checkpoint(out / "checkpoints" / "best.pt")["step"] == 4
+    assert load_checkpoint(out / "checkpoints" / "last.pt")["state"]["step"] == 10
+    # The reported test loss is the best checkpoint's (what evaluate_run loads).
+    assert evaluate_run(out, tiny_dataset)["test_loss"] == pytest.approx(result["test_loss"],
+                                                                         rel=1e-6)

@@ -253,7 +253,9 @@ class Trainer:
                                 "epoch": self.order.epoch_of(st.step)})
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix(loss=f"{global_loss:.3g}", best_val=f"{st.best_val_loss:.3g}")
+                    best = st.best_val_loss
+                    bar.set_postfix(loss=f"{global_loss:.3g}",
+                                    best_val=f"{best:.3g}" if math.isfinite(best) else "-")
                 is_last = st.step == self.planned_steps
                 if st.step % cfg.eval_every == 0 or is_last:
                     reason = self._validate()
