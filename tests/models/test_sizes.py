@@ -31,3 +31,16 @@ def test_sizes_accept_cli_strings_and_reject_bad_input():
             size_config(arch, size)
     with pytest.raises(EqscaleError, match="faces_per_object"):
         build_model("gatr", 0, faces_per_object=0)
+
+
+def test_documented_schedule_tables_match(request):
+    """docs/models.md's schedule tables list the parameter counts the formulas give."""
+    from pathlib import Path
+
+    text = (Path(request.config.rootpath) / "docs" / "models.md").read_text()
+    for arch in ("transformer", "gatr"):
+        for size, config in enumerate(SIZES[arch]):
+            fields = ", ".join(f"{k}={getattr(config, k)}" for k in config.__dataclass_fields__
+                               if k in ("width", "depth", "heads", "mv_channels", "s_channels"))
+            row = f"| {size} | {fields} | {parameter_count(arch, size):,} |"
+            assert row in text, row
