@@ -75,6 +75,16 @@ def test_impossible_budget_and_missing_data_exit_2_with_one_line(tiny_dataset, t
                  str(tmp_path / "nothing"), "--out", str(tmp_path / "b"), "--quiet"])
     err = capsys.readouterr().err
     assert code == 2 and "nothing" in err and err.count("\n") == 1
+    # A corrupt array file in an otherwise complete dataset.
+    import shutil
+
+    broken = shutil.copytree(tiny_dataset, tmp_path / "broken")
+    victim = sorted((broken / "train").rglob("positions.npy"))[0]
+    victim.write_bytes(victim.read_bytes()[:100])
+    code = main(["train", "--model", "gatr", "--preset", "tiny", "--data", str(broken),
+                 "--out", str(tmp_path / "c"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "positions.npy" in err and err.count("\n") == 1
 
 
 def test_corrupt_checkpoint_exits_2(tiny_dataset, tmp_path, capsys):
