@@ -66,3 +66,23 @@ def test_demo_sized_table_still_gives_full_report(tmp_path):
     md = paths["markdown"].read_text()
     assert "not fitted" in md and "at least 4 points" in md
     assert len(re.findall(r"data:image/png;base64,", paths["html"].read_text())) == len(FIGURES)
+
+
+def test_report_reuses_fits_json_only_when_it_matches(tmp_path):
+    import json
+    import os
+
+    rows = make_rows(budgets=(1e12, 1e13), sizes_per_budget=3, data_sizes=(8, 32), seed=6)
+    table = write_table(rows, tmp_path / "runs.csv")
+    assert main(["fit", "--runs", str(tmp_path), "--bootstrap", "2"]) == 0
+    fits = json.loads((tmp_path / "fits.json").read_text())
+    fits["comparison"]["mean_ratio"]["params"]["ratio"] = 123.0  # a marker only reuse shows
+    (tmp_path / "fits.json").write_text(json.dumps(fits))
+    md = report_from_cli(runs=str(tmp_path), out=None, n_bootstrap=2, seed=0)["markdown"]
+    assert "123x" in md.read_text()
+    assert "123x" not in report_from_cli(runs=str(tmp_path), out=None, n_bootstrap=3,
+                                         seed=0)["markdown"].read_text()
+    later = (tmp_path / "fits.json").stat().st_mtime + 10
+    os.utime(table, (later, later))  # the table changed after the fit: refit
+    assert "123x" not in report_from_cli(runs=str(tmp_path), out=None, n_bootstrap=2,
+                                         seed=0)["markdown"].read_text()

@@ -33,6 +33,7 @@ from eqscale.scaling.fits import ParametricFit, PowerLawFit, fit_parametric, fit
 from eqscale.scaling.runtable import BASELINE, EQUIVARIANT, RunTable, load_runs
 
 FitResult = dict[str, Any]
+FITS_FORMAT = "eqscale-fits-1"  # bump when the layout of fits.json changes
 
 
 def attempt(fn: Callable[[], dict]) -> FitResult:
@@ -242,7 +243,7 @@ def analyse(table: RunTable, n_bootstrap: int = 200, seed: int = 0) -> dict:
     _attach_bands(result, samples)
     if "budgets" in result["comparison"]:
         _significance(result, samples)
-    return {"source": table.source, "compute_column": table.compute_column,
+    return {"format": FITS_FORMAT, "source": table.source, "compute_column": table.compute_column,
             "n_runs": len(table), "notes": list(table.notes), "n_bootstrap": n_bootstrap,
             "seed": seed, "equivariant": EQUIVARIANT, "baseline": BASELINE, **result}
 

@@ -216,7 +216,9 @@ def fit_parametric(N, D, L, delta: float = HUBER_DELTA,
         res = minimize(_parametric_objective, x0, args=(lN, lD, lL, delta), jac=True,
                        method="L-BFGS-B",
                        options={"maxiter": 10000, "ftol": 1e-12, "gtol": 1e-7, "maxcor": 20})
-        ok = np.all(np.isfinite(res.x)) and (res.success or np.max(np.abs(res.jac)) < 1e-5)
+        # E, A, B = exp(e, a, b) must be representable: a run-away start is not a fit
+        finite = np.all(np.isfinite(res.x)) and np.max(res.x[:3]) < 700.0
+        ok = finite and (res.success or np.max(np.abs(res.jac)) < 1e-5)
         if not ok:
             continue
         converged += 1

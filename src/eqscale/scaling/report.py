@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 from pathlib import Path
 
-from eqscale.scaling.analysis import analyse
+from eqscale.scaling.analysis import FITS_FORMAT, analyse
 from eqscale.scaling.conclusion import conclusion
 from eqscale.scaling.figures import LABELS, render_figures
 from eqscale.scaling.files import write_bytes_atomic, write_json_atomic
@@ -121,12 +122,33 @@ def write_report(result: dict, table: RunTable, out_dir: Path) -> dict[str, Path
     return paths
 
 
+def cached_fits(table: RunTable, n_bootstrap: int, seed: int) -> dict | None:
+    """The ``fits.json`` that ``eqscale fit`` left beside the run table, if it was made from this
+    table (same path, not older than it) with the same bootstrap count and seed; the analysis is
+    deterministic, so reusing it gives the same report without refitting."""
+    source = Path(table.source)
+    path = source.parent / "fits.json"
+    try:
+        if path.stat().st_mtime < source.stat().st_mtime:
+            return None
+        cached = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    same = (cached.get("format") == FITS_FORMAT and cached.get("source") == table.source
+            and cached.get("n_bootstrap") == n_bootstrap and cached.get("seed") == seed)
+    return cached if same else None
+
+
 def report_from_cli(runs: str, out: str | None = None, n_bootstrap: int = 200,
                     seed: int = 0) -> dict[str, Path]:
-    """``eqscale report``: fit everything, then write the report (default: ``report/`` beside
-    the run table)."""
+    """``eqscale report``: fit everything (or reuse :func:`cached_fits`), then write the report
+    (default: ``report/`` beside the run table)."""
     table = load_runs(runs)
-    result = analyse(table, n_bootstrap=n_bootstrap, seed=seed)
+    result = cached_fits(table, n_bootstrap, seed)
+    if result is None:
+        result = analyse(table, n_bootstrap=n_bootstrap, seed=seed)
+    else:
+        print(f"using {Path(table.source).parent / 'fits.json'} (same table, bootstrap, seed)")
     out_dir = Path(out) if out else Path(table.source).parent / "report"
     paths = write_report(result, table, out_dir)
     for para in conclusion(result)[:5]:
