@@ -121,13 +121,20 @@ def _run_tasks(tasks: list[list[int]], shapes: ShapeSet, workers: int, backend: 
     if backend == "ray":
         import ray
 
-        # A local Ray (no address) gets ``workers`` CPUs; a cluster brings its own.
-        ray.init(address=ray_address, num_cpus=None if ray_address else workers,
-                 ignore_reinit_error=True, log_to_driver=False, include_dashboard=False)
-        remote = ray.remote(simulate_seeds)
-        refs = [remote.remote(spec, fpo, seeds) for seeds in tasks]
-        for ref in refs:
-            yield ray.get(ref)
+        # A local Ray (no address) gets ``workers`` CPUs; a cluster brings its own. A Ray this
+        # call started is shut down again; one the caller started is left running.
+        started = not ray.is_initialized()
+        if started:
+            ray.init(address=ray_address, num_cpus=None if ray_address else workers,
+                     log_to_driver=False, include_dashboard=False)
+        try:
+            remote = ray.remote(simulate_seeds)
+            refs = [remote.remote(spec, fpo, seeds) for seeds in tasks]
+            for ref in refs:
+                yield ray.get(ref)
+        finally:
+            if started:
+                ray.shutdown()
     elif workers == 1 or len(tasks) <= 1:
         with BulletClient() as client:
             for seeds in tasks:
