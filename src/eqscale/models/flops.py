@@ -14,7 +14,8 @@ Two conventions:
   such as the Fourier frequencies are not counted.
 * ``executed`` -- what this implementation runs: every matrix multiplication of the forward and
   the backward pass, as ``torch.utils.flop_counter.FlopCounterMode`` counts them (2 FLOPs per
-  multiply-add; elementwise work is left out, as the counter does). Backward products are counted
+  multiply-add, including the batched matmuls inside eqscale.ga's sparse products; elementwise
+  work is left out, as the counter does). Backward products are counted
   exactly: 2x forward for a layer whose input needs a gradient, 1x (weight gradient only) for the
   first layer, 0 for fixed maps, 2.5x for attention (the CPU and GPU flash kernels recompute the
   scores: 5 batched products instead of 2). ``tests/models/test_flops.py`` checks it against the

@@ -44,6 +44,7 @@ from eqscale.nn import EquiLinear, GATrBlock, reference_multivector
 IN_MV, IN_S = 8, 4
 GRAVITY_SCALE = 0.1
 HEAD_INIT_SCALE = 0.01
+GP_TERMS, JOIN_TERMS = 192, 81  # non-zero terms of G(3,0,1)'s product tables
 
 
 def scene_handedness(faces_t: Tensor, face_mask: Tensor, centroid: Tensor) -> Tensor:
@@ -182,17 +183,27 @@ def gatr_flops(c: GATrConfig, objects: float, faces: int) -> FlopCount:
         bwd_linear += 2 * fwd if needs_grad else fwd
     heads = c.heads
     head_mv, head_s = max(1, c.mv_channels // heads), max(1, c.s_channels // heads)
-    # Executed attention per (query, key) pair, summed over heads: logits over 8 e0-free
-    # components + 5 distance features per multivector channel + the scalars, values of 16 per
-    # multivector channel + the scalars; 2 FLOPs per multiply-add.
-    d_qk, d_v = 13 * head_mv + head_s, 16 * head_mv + head_s
+    # Executed attention per (query, key) pair, summed over heads. The logits use 8 e0-free
+    # components + 5 distance features per multivector channel + the scalars, the values 16
+    # components per multivector channel + the scalars; eqscale.nn zero-pads queries, keys and
+    # values to one width (the wider, the values') so that torch runs its fused kernel:
+    # 2 products of that width, 2 FLOPs per multiply-add, and 2.5x that backward (the fused
+    # kernel recomputes the scores: 5 products).
+    width = max(13 * head_mv + head_s, 16 * head_mv + head_s)
     obj_pairs, glob_pairs = attention_pairs(objects, faces, c.depth)
     pairs = obj_pairs + glob_pairs
-    attn_fwd = 2 * heads * (d_qk + d_v) * pairs
+    attn_fwd = 2 * heads * 2 * width * pairs
     # Nominal attention: dense 16 components per multivector channel for logits and values.
     attn_nominal = 3 * 2 * heads * 2 * (16 * head_mv + head_s) * pairs
     nominal = 6 * nominal_weights * tokens + attn_nominal
-    # Query and value widths differ, so torch runs its plain (math) attention: the backward is
-    # 4 batched products of the forward's sizes, 2x the forward.
-    executed = (fwd_linear + bwd_linear) * tokens + 3 * attn_fwd
+    # Products (eqscale.ga's sparse path sums each output's signed terms with a batched matmul:
+    # 2 FLOPs per non-zero Cayley-table term, 192 for the geometric product, 81 for the join).
+    # Per token and block: c geometric products and c joins; backward evaluates one sparse map
+    # per operand, both operands need gradients -> 2x.
+    products = 3 * 2 * (GP_TERMS + JOIN_TERMS) * c.mv_channels * c.depth * tokens
+    # Per object, the motor head runs 12 geometric products forward (normalisation 2,
+    # constant-velocity composition 1, sandwiches of 4 points 8 + 1 inverse) and 19 sparse maps
+    # backward (operands without gradient: the translation and the embedded points).
+    products += (12 + 19) * 2 * GP_TERMS * objects
+    executed = (fwd_linear + bwd_linear) * tokens + 3.5 * attn_fwd + products
     return FlopCount(nominal=float(nominal), executed=float(executed))
