@@ -96,8 +96,12 @@ def test_grade_project_sums_to_identity_and_is_idempotent(xy):
 
 
 def test_sparse_tables_hold_only_nonzero_terms():
-    assert tables.sparse_plan("geometric", torch.device("cpu"), torch.float64).n_terms == 192
-    assert tables.sparse_plan("outer", torch.device("cpu"), torch.float64).n_terms == 81
+    cpu = torch.device("cpu")
+    counts = {"geometric": 192, "outer": 81, "regressive": 81}
+    for name, count in counts.items():
+        for plan in tables.sparse_plans(name, cpu, torch.float64):  # product and both gradients
+            assert plan.n_terms == count
+            assert sum(int((s != 0).sum()) for s in plan.signs) == count
     dense = tables.dense_table("geometric", torch.device("cpu"), torch.float64)
     assert int((dense != 0).sum()) == 192
     # cached per device and dtype: the same object comes back

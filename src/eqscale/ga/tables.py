@@ -75,9 +75,25 @@ def _outer_terms() -> list[tuple[int, int, int, int]]:
     return [t for t in _geometric_terms() if not set(BLADES[t[0]]) & set(BLADES[t[1]])]
 
 
+def _regressive_terms() -> list[tuple[int, int, int, int]]:
+    """Regressive product ``undual(dual(x) ^ dual(y))`` written out term by term.
+
+    With ``complement(a) = (sign_a, c_a)``: ``dual(x)[c_a] = sign_a x[a]`` and
+    ``undual(w)[a] = sign_a w[c_a]``.
+    """
+    comp = [complement(a) for a in range(16)]
+    source = {c: (sign, a) for a, (sign, c) in enumerate(comp)}  # dual index -> (sign, a)
+    terms = []
+    for i, j, k, sign in _outer_terms():
+        (si, xi), (sj, yj), (sk, out) = source[i], source[j], source[k]
+        terms.append((xi, yj, out, sign * si * sj * sk))
+    return terms
+
+
 TERMS: dict[str, Callable[[], list[tuple[int, int, int, int]]]] = {
     "geometric": _geometric_terms,
     "outer": _outer_terms,
+    "regressive": _regressive_terms,
 }
 
 
@@ -97,11 +113,13 @@ def dense_table(name: str, device: torch.device, dtype: torch.dtype) -> torch.Te
 
 @dataclass(frozen=True)
 class SparsePlan:
-    """The non-zero terms of a product, grouped by output blades with equal term counts.
+    """The non-zero terms ``out[c] += s u[a] v[b]`` of a bilinear map, grouped for evaluation on
+    component-major operands ``(16, M)``.
 
-    For group g, ``left[g]`` and ``right[g]`` are ``(n_out, n_terms)`` index tensors and
-    ``signs[g]`` the matching signs; ``sum(x[left] * y[right] * signs, -1)`` gives the group's
-    outputs, and ``order`` permutes the concatenated group outputs back into basis order.
+    Output blades with equal term counts m form a group of n blades: ``left``/``right`` are the
+    ``(n m,)`` row indices of u and v, ``signs`` is ``(n, 1, m)``; a row gather, a product and a
+    batched signed sum give the group's ``(n, M)`` outputs. ``order`` puts the concatenated
+    groups back into basis order.
     """
 
     left: tuple[torch.Tensor, ...]
@@ -111,29 +129,49 @@ class SparsePlan:
     n_terms: int
 
 
-@functools.cache
-def sparse_plan(name: str, device: torch.device, dtype: torch.dtype) -> SparsePlan:
-    """Sparse evaluation plan of a bilinear product, cached per device and dtype."""
-    by_out: dict[int, list[tuple[int, int, int]]] = {k: [] for k in range(16)}
-    for i, j, k, sign in _python_terms(name):
-        by_out[k].append((i, j, sign))
+def _plan(terms: tuple[tuple[int, int, int, int], ...], device: torch.device,
+          dtype: torch.dtype) -> SparsePlan:
+    by_out: dict[int, list[tuple[int, int, int]]] = {}
+    for a, b, c, sign in terms:
+        by_out.setdefault(c, []).append((a, b, sign))
     groups: dict[int, list[int]] = {}
-    for k, terms in by_out.items():
-        groups.setdefault(len(terms), []).append(k)
+    for c, group_terms in sorted(by_out.items()):
+        groups.setdefault(len(group_terms), []).append(c)
     left, right, signs, outs = [], [], [], []
-    for count, ks in sorted(groups.items()):
-        if count == 0:
-            continue  # outputs that never receive a term stay zero (none in G(3,0,1))
-        left.append(torch.tensor([[t[0] for t in by_out[k]] for k in ks], device=device))
-        right.append(torch.tensor([[t[1] for t in by_out[k]] for k in ks], device=device))
-        signs.append(torch.tensor([[t[2] for t in by_out[k]] for k in ks], device=device,
-                                  dtype=dtype))
-        outs.extend(ks)
-    if len(outs) != 16:
-        raise ValueError(f"product {name!r} leaves some output blades without terms")
+    for _, cs in sorted(groups.items()):
+        left.append(torch.tensor([t[0] for c in cs for t in by_out[c]], device=device))
+        right.append(torch.tensor([t[1] for c in cs for t in by_out[c]], device=device))
+        sign_rows = [[t[2] for t in by_out[c]] for c in cs]
+        signs.append(torch.tensor(sign_rows, device=device, dtype=dtype).unsqueeze(1))
+        outs.extend(cs)
+    missing = sorted(set(range(16)) - set(outs))
+    if missing:  # outputs that never receive a term: a zero group keeps the layout simple
+        left.append(torch.zeros(len(missing), dtype=torch.long, device=device))
+        right.append(torch.zeros(len(missing), dtype=torch.long, device=device))
+        signs.append(torch.zeros(len(missing), 1, 1, device=device, dtype=dtype))
+        outs.extend(missing)
     order = torch.argsort(torch.tensor(outs, device=device))
-    return SparsePlan(tuple(left), tuple(right), tuple(signs), order,
-                      len(_python_terms(name)))
+    return SparsePlan(tuple(left), tuple(right), tuple(signs), order, len(terms))
+
+
+@functools.cache
+def sparse_plans(
+    name: str, device: torch.device, dtype: torch.dtype
+) -> tuple[SparsePlan, SparsePlan, SparsePlan]:
+    """Plans of a product ``out = x * y`` and of its two gradients, cached per device and dtype:
+    ``grad_x[i] += s g[k] y[j]`` and ``grad_y[j] += s x[i] g[k]`` for every term (i, j, k, s)."""
+    terms = _python_terms(name)
+    return (
+        _plan(terms, device, dtype),
+        _plan(tuple((k, j, i, s) for i, j, k, s in terms), device, dtype),
+        _plan(tuple((i, k, j, s) for i, j, k, s in terms), device, dtype),
+    )
+
+
+@functools.cache
+def e0_free_index(device: torch.device) -> torch.Tensor:
+    """``(8,)`` indices of the blades without e0 (the non-degenerate ones)."""
+    return torch.tensor(E0_FREE, device=device)
 
 
 @functools.cache

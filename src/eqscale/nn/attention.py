@@ -53,7 +53,6 @@ class GeometricAttention(nn.Module):
         self.out = EquiLinear(h_mv, mv_channels, h_s, s_channels)
         # softplus(-2) ~ 0.13: distances start as a gentle term next to the inner products
         self.distance_scale = nn.Parameter(torch.full((num_heads,), -2.0))
-        self._e0_free = tables.E0_FREE
 
     def _split_heads(self, t: torch.Tensor, per_head: int) -> torch.Tensor:
         """``(B, T, H * n, ...)`` -> ``(B, H, T, n, ...)``."""
@@ -70,13 +69,14 @@ class GeometricAttention(nn.Module):
         qkv_mv, qkv_s = self.qkv(mv, s)
         q_mv, k_mv, v_mv = (self._split_heads(t, self.head_mv) for t in qkv_mv.chunk(3, dim=2))
         q_s, k_s, v_s = (self._split_heads(t, self.head_s) for t in qkv_s.chunk(3, dim=-1))
-        idx = torch.tensor(self._e0_free, device=mv.device)
+        idx = tables.e0_free_index(mv.device)
         q_dist, _ = distance_features(q_mv)
         _, k_dist = distance_features(k_mv)
-        scale = F.softplus(self.distance_scale).to(mv.dtype)[None, :, None, None, None]
+        dist_scale = F.softplus(self.distance_scale).to(mv.dtype)[None, :, None, None, None]
         flat = (b, self.num_heads, n_tok, -1)
-        query = torch.cat([q_mv[..., idx].reshape(flat), (scale * q_dist).reshape(flat), q_s], -1)
-        key = torch.cat([k_mv[..., idx].reshape(flat), k_dist.reshape(flat), k_s], -1)
+        q_ip, k_ip = (t.index_select(-1, idx).reshape(flat) for t in (q_mv, k_mv))
+        query = torch.cat([q_ip, (dist_scale * q_dist).reshape(flat), q_s], dim=-1)
+        key = torch.cat([k_ip, k_dist.reshape(flat), k_s], dim=-1)
         value = torch.cat([v_mv.reshape(flat), v_s], dim=-1)
         mask, empty = None, None
         if attn_mask is not None:
@@ -85,11 +85,14 @@ class GeometricAttention(nn.Module):
                                  f"{attn_mask.dtype} {tuple(attn_mask.shape)}")
             empty = ~attn_mask.any(dim=-1)  # (B, T): queries with no key at all
             mask = (attn_mask | empty.unsqueeze(-1)).unsqueeze(1)
-        out = F.scaled_dot_product_attention(query, key, value, attn_mask=mask,
-                                             scale=1.0 / math.sqrt(query.shape[-1]))
+        scale = 1.0 / math.sqrt(query.shape[-1])
+        # equal q/k/v widths let torch pick its fused CPU kernel; zero padding changes nothing
+        width = max(query.shape[-1], value.shape[-1])
+        query, key, value = (F.pad(t, (0, width - t.shape[-1])) for t in (query, key, value))
+        out = F.scaled_dot_product_attention(query, key, value, attn_mask=mask, scale=scale)
         if empty is not None:
             out = out.masked_fill(empty[:, None, :, None], 0.0)
-        out = out.transpose(1, 2)  # (B, T, H, Dv)
+        out = out[..., : self.head_mv * 16 + self.head_s].transpose(1, 2)  # (B, T, H, Dv)
         n_mv = self.head_mv * 16
         out_mv = out[..., :n_mv].reshape(b, n_tok, self.num_heads * self.head_mv, 16)
         out_s = out[..., n_mv:].reshape(b, n_tok, self.num_heads * self.head_s)

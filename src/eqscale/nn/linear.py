@@ -66,11 +66,14 @@ def equi_linear_fast(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """Grade-wise fast path of :func:`equi_linear_dense` (same result)."""
     grade, src, dst, src_grade = _fast_indices(x.device)
     lead, c_in = x.shape[:-2], x.shape[-2]
-    xt = x.reshape(-1, c_in, 16).permute(2, 0, 1)  # (16, N, C_in)
-    w_proj = weight[:, :, grade].permute(2, 1, 0)  # (16, C_in, C_out)
-    w_e0 = weight[:, :, 5 + src_grade].permute(2, 1, 0)  # (8, C_in, C_out)
-    out = torch.bmm(xt, w_proj).index_add(0, dst, torch.bmm(xt[src], w_e0))
-    return out.permute(1, 2, 0).reshape(*lead, weight.shape[0], 16)
+    # component-major, contiguous layouts: strided operands make bmm and later ops crawl, and
+    # 2-D transposes (unlike 3-D permutes) hit torch's blocked transpose-copy kernel
+    xt = x.reshape(-1, 16).t().contiguous().view(16, -1, c_in)  # (16, N, C_in)
+    w_proj = weight[:, :, grade].permute(2, 1, 0).contiguous()  # (16, C_in, C_out)
+    w_e0 = weight[:, :, 5 + src_grade].permute(2, 1, 0).contiguous()  # (8, C_in, C_out)
+    out = torch.bmm(xt, w_proj)  # (16, N, C_out): the grade projections
+    out.index_add_(0, dst, torch.bmm(xt.index_select(0, src), w_e0))  # the e0 maps
+    return out.view(16, -1).t().contiguous().view(*lead, weight.shape[0], 16)
 
 
 class EquiLinear(nn.Module):
@@ -122,7 +125,7 @@ class EquiLinear(nn.Module):
         scalar_in = self.mv_bias.to(mv.dtype)
         if self.s_to_mv is not None:
             scalar_in = scalar_in + self.s_to_mv(s)
-        out = torch.cat([out[..., :1] + scalar_in.unsqueeze(-1), out[..., 1:]], dim=-1)
+        out[..., 0] += scalar_in  # bias and scalar channels feed the invariant grade-0 part
         s_out = None
         if self.to_s is not None:
             feats = mv[..., 0] if not self.in_s else torch.cat([mv[..., 0], s], dim=-1)

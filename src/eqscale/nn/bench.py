@@ -1,0 +1,120 @@
+"""``eqscale bench ga``: forward+backward time of one GATr block, fast path vs dense reference.
+
+Both variants run the same block with the same weights and inputs in one process, alternating,
+so machine load affects both alike; the printed ratio is dense time / fast time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from eqscale.errors import EqscaleError
+from eqscale.ga.products import use_dense
+from eqscale.nn.block import GATrBlock
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """Problem size of the block benchmark (the issue's numbers; ``quick`` shrinks it)."""
+
+    batch: int = 8
+    tokens: int = 256
+    mv_channels: int = 16
+    s_channels: int = 32
+    num_heads: int = 4
+    repeats: int = 5
+    warmup: int = 1
+
+
+QUICK = BenchConfig(batch=2, tokens=32, repeats=2, warmup=1)
+
+
+def _resolve_device(device: str | None) -> torch.device:
+    name = device or "cpu"
+    try:
+        dev = torch.device(name)
+    except RuntimeError as exc:
+        raise EqscaleError(f"unknown device {name!r}") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise EqscaleError(f"device {name!r} requested but CUDA is not available")
+    return dev
+
+
+def _step_seconds(block: GATrBlock, mv: torch.Tensor, s: torch.Tensor, dense: bool,
+                  device: torch.device) -> float:
+    """Wall time of one forward + backward pass."""
+    block.zero_grad(set_to_none=True)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    with use_dense(dense):
+        out_mv, out_s = block(mv, s)
+        (out_mv.square().mean() + out_s.square().mean()).backward()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - start
+
+
+def run_bench(config: BenchConfig, device: torch.device) -> dict:
+    """Time the block both ways (alternating); return medians, ratio and the setting."""
+    gen = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    block = GATrBlock(config.mv_channels, config.s_channels, config.num_heads).to(device)
+    mv = torch.randn(config.batch, config.tokens, config.mv_channels, 16, generator=gen)
+    s = torch.randn(config.batch, config.tokens, config.s_channels, generator=gen)
+    mv, s = mv.to(device), s.to(device)
+    times: dict[str, list[float]] = {"fast": [], "dense": []}
+    for i in range(config.warmup + config.repeats):
+        for name in ("fast", "dense"):
+            seconds = _step_seconds(block, mv, s, name == "dense", device)
+            if i >= config.warmup:
+                times[name].append(seconds)
+    fast, dense = statistics.median(times["fast"]), statistics.median(times["dense"])
+    return {
+        "benchmark": "gatr_block_forward_backward",
+        "config": asdict(config),
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "fast_seconds": fast,
+        "dense_seconds": dense,
+        "speedup": dense / fast,
+        "fast_all": times["fast"],
+        "dense_all": times["dense"],
+    }
+
+
+def _write_json_atomic(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle, indent=2)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def bench_ga(out: str | None = None, quick: bool = False, device: str | None = None) -> dict:
+    """Print (and with ``out`` write as JSON) the GATr block fast-vs-dense benchmark."""
+    dev = _resolve_device(device)
+    config = QUICK if quick else BenchConfig()
+    result = run_bench(config, dev)
+    c = config
+    print(f"GATr block forward+backward: batch {c.batch}, {c.tokens} tokens, "
+          f"{c.mv_channels} mv + {c.s_channels} scalar channels, {c.num_heads} heads, "
+          f"{dev}, {result['threads']} threads, median of {c.repeats}")
+    print(f"  fast path (grade-wise linear, sparse products): {result['fast_seconds']:.4f} s")
+    print(f"  dense reference (16x16 blocks, full tables):     {result['dense_seconds']:.4f} s")
+    print(f"  speed-up: {result['speedup']:.2f}x")
+    if out is not None:
+        _write_json_atomic(Path(out), result)
+    return result
