@@ -26,8 +26,10 @@ def test_non_convex_shapes_decompose_into_several_parts_and_are_cached():
     shapes = _shape_set("procedural", 8)
     parts = {s.name: open(s.collision_file).read().count("\no ") + 1 for s in shapes.shapes}
     assert parts["cube"] == parts["sphere"] == 1
-    for holed in ("torus", "torus_knot", "sponge"):
+    for holed in ("torus", "torus_knot", "sponge", "gear", "spot"):
         assert parts[holed] >= 4, (holed, parts[holed])
+    for non_convex in ("teapot", "suzanne"):
+        assert parts[non_convex] >= 2, (non_convex, parts[non_convex])
     again = load_shape_set("procedural", 16)
     assert [s.collision_file for s in again.shapes] == [s.collision_file for s in shapes.shapes]
     for shape in shapes.shapes:  # the decomposition stays close to the shape's own size
@@ -81,3 +83,19 @@ def test_kubasic_set_loads_and_simulates(shared_dir, tmp_path):
 
     assert "valid" in inspect_dataset(root)
     assert not list(root.rglob("*.obj"))  # assets are referenced, never copied
+
+
+def test_collision_geometry_keeps_the_holes():
+    """A ray down the axis of the torus and the sponge's central tunnel passes through; one
+    through the material hits."""
+    shapes = _shape_set("procedural", 8)
+    from eqscale.data.simulate import MATERIALS, add_object, reset_world
+
+    with BulletClient() as (pb, c):
+        for name, solid_x in (("torus", 0.35), ("sponge", 0.3)):
+            reset_world(pb, c)
+            body = add_object(pb, c, shapes, shapes.names.index(name), 1.0, 1.0, MATERIALS[0])
+            pb.resetBasePositionAndOrientation(body, [0, 0, 3], [0, 0, 0, 1], physicsClientId=c)
+            hit = [pb.rayTest([x, 0, 5], [x, 0, 2.1], physicsClientId=c)[0][0] == body
+                   for x in (0.0, 0.05, solid_x)]
+            assert hit == [False, False, True], name

@@ -22,9 +22,12 @@ import numpy as np
 from eqscale.data.meshes import PROCEDURAL_SHAPES, procedural_mesh
 from eqscale.errors import EqscaleError
 
-# V-HACD settings: coarse enough that all 11 procedural shapes decompose in about 10 s on one
-# core, fine enough that holes (torus, knot, sponge) stay open. Part of the cache key.
+# V-HACD settings: coarse enough that all 11 procedural shapes decompose in about 12 s on one
+# core, fine enough that holes (torus, knot, sponge) stay open. The voxel grid is isotropic, so
+# thin shapes (the gear's teeth, legs and ears) need more voxels to be resolved at all: a finer
+# grid for them. Part of the cache key.
 VHACD_PARAMS = {"resolution": 50000, "concavity": 0.001, "depth": 8, "maxNumVerticesPerCH": 32}
+VHACD_FINE = {"gear": 200000, "spot": 200000, "suzanne": 200000, "teapot": 200000}
 CACHE_VERSION = 1
 
 
@@ -113,7 +116,8 @@ def convex_decomposition(name: str, mesh) -> Path:
     key = hashlib.sha256()
     key.update(np.ascontiguousarray(mesh.vertices, dtype=np.float64).tobytes())
     key.update(np.ascontiguousarray(mesh.faces, dtype=np.int64).tobytes())
-    key.update(json.dumps([VHACD_PARAMS, CACHE_VERSION]).encode())
+    params = {**VHACD_PARAMS, "resolution": VHACD_FINE.get(name, VHACD_PARAMS["resolution"])}
+    key.update(json.dumps([params, CACHE_VERSION]).encode())
     folder = cache_dir() / "vhacd"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}-{key.hexdigest()[:16]}.obj"
@@ -127,7 +131,7 @@ def convex_decomposition(name: str, mesh) -> Path:
     try:
         _write_obj(src, [(mesh.vertices, mesh.faces)])
         with _quiet_stdout():
-            pybullet.vhacd(str(src), str(dst), str(log), **VHACD_PARAMS)
+            pybullet.vhacd(str(src), str(dst), str(log), **params)
         if not dst.exists() or "o " not in dst.read_text():
             raise RuntimeError(f"V-HACD produced no convex parts for {name}")
         os.replace(dst, path)
