@@ -16,7 +16,7 @@ from tests.train.helpers import REPO_ROOT, cli_env, eqscale_cmd, read_result, ru
 
 
 def _args(data: Path, out: Path) -> list[str]:
-    return ["train", "--model", "transformer", "--preset", "tiny", "--steps", "400",
+    return ["train", "--model", "transformer", "--preset", "tiny", "--steps", "240",
             "--batch-size", "2", "--lr", "3e-3", "--augment", "--seed", "5",
             "--data", str(data), "--out", str(out)]
 
@@ -27,13 +27,16 @@ def _kill_after_checkpoint(data: Path, out: Path, after_step: int) -> int:
                             cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     last = out / "checkpoints" / "last.pt"
     deadline = time.monotonic() + 240
+    seen = None
     try:
         while time.monotonic() < deadline and proc.poll() is None:
-            if last.is_file():
+            stamp = last.stat().st_mtime_ns if last.is_file() else None
+            if stamp is not None and stamp != seen:
+                seen = stamp
                 try:
                     step = load_checkpoint(last)["state"]["step"]
                 except Exception:  # being replaced right now: look again
-                    step = -1
+                    seen, step = None, -1
                 if step > after_step:
                     proc.send_signal(signal.SIGKILL)
                     proc.wait()
