@@ -54,7 +54,8 @@ class MetricsLog:
             step = int(record.get("step", 0))
             kind = record.get("kind", "train")
             for key, value in record.items():
-                if key not in ("step", "kind") and isinstance(value, int | float):
+                numeric = isinstance(value, int | float) and not isinstance(value, bool)
+                if key not in ("step", "kind") and numeric:
                     self._tb.add_scalar(f"{kind}/{key}", value, step)
 
     def close(self) -> None:
