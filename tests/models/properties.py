@@ -78,3 +78,18 @@ def assert_padding_ignored(model, batch, seed: int = 1) -> None:
 def small_batch(dtype=torch.float32, seed: int = 0, faces: int = 6) -> dict[str, Tensor]:
     return random_scene_batch(batch_size=3, objects=5, faces=faces, verts=7, seed=seed,
                               dtype=dtype)
+
+
+def assert_rigid_under_bf16_autocast(model, batch) -> None:
+    """Inside a bf16 autocast region the network runs in bf16 but the rigidity step does not:
+    rotations stay orthonormal and predicted objects keep their shape to float32 precision."""
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        motion = model(batch)
+        pred = apply_motion(motion, batch["verts_t"])
+    assert motion.rotation.dtype == torch.float32 and pred.dtype == torch.float32
+    assert_proper_rigid(motion, atol=1e-5)
+    before = torch.cdist(batch["verts_t"], batch["verts_t"])
+    after = torch.cdist(pred, pred)
+    m = batch["vert_mask"]
+    pair = m[..., :, None] & m[..., None, :]
+    assert (before - after).abs()[pair].max() <= 1e-4

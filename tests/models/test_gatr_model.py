@@ -138,3 +138,8 @@ def test_learns_a_batch():
         opt.step()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
     assert losses[-1] < 0.7 * losses[0]
+
+
+def test_rigid_under_bf16_autocast(model):
+    model32 = copy.deepcopy(model).float()
+    prop.assert_rigid_under_bf16_autocast(model32, prop.small_batch(torch.float32, seed=9))

@@ -101,3 +101,8 @@ def test_missing_key_is_a_user_error(model):
 def test_schedule_has_heads_dividing_width():
     for c in SIZES["transformer"]:
         assert c.width % c.heads == 0
+
+
+def test_rigid_under_bf16_autocast(model):
+    model32 = copy.deepcopy(model).float()
+    prop.assert_rigid_under_bf16_autocast(model32, prop.small_batch(torch.float32, seed=9))

@@ -37,7 +37,13 @@ from eqscale.models.masks import (
     to_scene_view,
 )
 from eqscale.models.motors import even_part, motor_to_motion, normalize_motor, translation_motor
-from eqscale.models.rigidity import RigidMotion, identity_for_padding, masked_mean
+from eqscale.models.rigidity import (
+    RigidMotion,
+    at_least_float32,
+    full_precision,
+    identity_for_padding,
+    masked_mean,
+)
 from eqscale.models.sizes import GATrConfig
 from eqscale.nn import EquiLinear, GATrBlock, reference_multivector
 
@@ -125,10 +131,12 @@ class GATrTaskModel(nn.Module):
     def forward(self, batch: dict[str, Tensor]) -> RigidMotion:
         inp = read_batch(batch, self.faces_per_object, self.embed.weight.dtype)
         mv, s = embed_scene(inp)
-        motors = masked_mean(self.token_motors(mv, s, inp.face_mask), inp.face_mask)
-        motor = normalize_motor(motors)
-        motor = geometric_product(translation_motor(inp.displacement), motor)
-        return identity_for_padding(motor_to_motion(motor), inp.object_mask)
+        token_motors = self.token_motors(mv, s, inp.face_mask)
+        with full_precision(token_motors.device):
+            motors = masked_mean(at_least_float32(token_motors), inp.face_mask)
+            motor = normalize_motor(motors.to(inp.centroid))
+            motor = geometric_product(translation_motor(inp.displacement), motor)
+            return identity_for_padding(motor_to_motion(motor), inp.object_mask)
 
 
 # --- closed forms -----------------------------------------------------------------------------

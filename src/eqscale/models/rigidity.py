@@ -10,6 +10,8 @@ masked averages, the 6-D rotation projection); the motor projection used by GATr
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -27,10 +29,28 @@ class RigidMotion:
     translation: Tensor
 
 
+@contextlib.contextmanager
+def full_precision(device: torch.device) -> Iterator[None]:
+    """Autocast off: rigidity runs in float32 or better even inside a bf16 autocast region
+    (a bf16 rotation is orthonormal only to ~1e-2, and positions of ~5 m would move by cm)."""
+    with torch.autocast(device.type, enabled=False):
+        yield
+
+
+def at_least_float32(x: Tensor) -> Tensor:
+    """``x`` in float32 if it is a half-precision tensor, else unchanged."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
 def apply_motion(motion: RigidMotion, points: Tensor) -> Tensor:
-    """Move each object's points by its motion. points: (B, K, V, 3) -> (B, K, V, 3)."""
-    rotated = torch.einsum("bkij,bkvj->bkvi", motion.rotation, points)
-    return rotated + motion.translation[:, :, None, :]
+    """Move each object's points by its motion. points: (B, K, V, 3) -> (B, K, V, 3).
+
+    Runs outside autocast, in float32 or better, so predicted objects stay rigid under bf16.
+    """
+    with full_precision(points.device):
+        rotation, translation = at_least_float32(motion.rotation), motion.translation
+        rotated = torch.einsum("bkij,bkvj->bkvi", rotation, at_least_float32(points).to(rotation))
+        return rotated + at_least_float32(translation)[:, :, None, :]
 
 
 def masked_mean(x: Tensor, mask: Tensor) -> Tensor:

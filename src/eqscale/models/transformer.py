@@ -28,6 +28,8 @@ from eqscale.models.masks import (
 from eqscale.models.rigidity import (
     IDENTITY_6D,
     RigidMotion,
+    at_least_float32,
+    full_precision,
     identity_for_padding,
     masked_mean,
     motion_about_centroid,
@@ -146,8 +148,10 @@ class TransformerTaskModel(nn.Module):
             else:
                 x = block(x, masks["global"])
         out = self.head(self.norm(x)).reshape(b, k, p, HEAD_OUTPUTS)
-        mean = masked_mean(out, inp.face_mask)
-        identity = torch.tensor(IDENTITY_6D, dtype=mean.dtype, device=mean.device)
-        rotation = rotation_from_6d(identity + mean[..., 3:])
-        motion = motion_about_centroid(rotation, inp.centroid, inp.displacement + mean[..., :3])
-        return identity_for_padding(motion, inp.object_mask)
+        with full_precision(out.device):
+            mean = masked_mean(at_least_float32(out), inp.face_mask).to(inp.centroid)
+            identity = torch.tensor(IDENTITY_6D, dtype=mean.dtype, device=mean.device)
+            rotation = rotation_from_6d(identity + mean[..., 3:])
+            displacement = inp.displacement + mean[..., :3]
+            motion = motion_about_centroid(rotation, inp.centroid, displacement)
+            return identity_for_padding(motion, inp.object_mask)
