@@ -60,7 +60,8 @@ def scene_handedness(faces_t: Tensor, face_mask: Tensor, centroid: Tensor) -> Te
     det(v0 - c, v1 - c, v2 - c) / 6; proper motions keep it, reflections negate it.
     """
     rel = faces_t - centroid[:, :, None, None, :]
-    vol = torch.linalg.det(rel) / 6.0
+    v0, v1, v2 = rel.unbind(dim=-2)
+    vol = (torch.linalg.cross(v0, v1, dim=-1) * v2).sum(-1) / 6.0  # det(v0, v1, v2) / 6
     total = torch.where(face_mask, vol, torch.zeros_like(vol)).sum(dim=(1, 2))
     return torch.where(total >= 0, 1.0, -1.0).to(faces_t.dtype)
 

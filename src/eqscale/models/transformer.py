@@ -38,6 +38,7 @@ from eqscale.models.rigidity import (
 from eqscale.models.sizes import TransformerConfig
 
 HEAD_OUTPUTS = 9  # 3 displacement + 6 rotation (6-D representation)
+GRAVITY_SCALE = 0.1  # gravity enters as g / 10 (order one for Earth-like gravity)
 
 
 def transformer_input_features(config: TransformerConfig) -> int:
@@ -129,7 +130,8 @@ class TransformerTaskModel(nn.Module):
         b, k, p = faces_t.shape[:3]
         pos = self.position_features(faces_t).reshape(b, k, p, -1)
         mot = self.motion_features(faces_t - faces_prev).reshape(b, k, p, -1)
-        glob = torch.cat([floor, gravity], dim=-1)[:, None, None, :].expand(b, k, p, 7)
+        glob = torch.cat([floor, GRAVITY_SCALE * gravity], dim=-1)[:, None, None, :]
+        glob = glob.expand(b, k, p, 7)
         return torch.cat([pos, mot, scalars[:, :, None, :].expand(b, k, p, 4), glob], dim=-1)
 
     def forward(self, batch: dict[str, Tensor]) -> RigidMotion:
