@@ -9,7 +9,7 @@ import pytest
 from eqscale.errors import EqscaleError
 from eqscale.study.plan import compute_steps, plan_study, run_id
 from eqscale.study.presets import PRESETS
-from eqscale.study.spec import ComputeStudy, TrainSpec
+from eqscale.study.spec import ComputeStudy
 
 pytest.importorskip("eqscale.models.flops")
 
@@ -44,7 +44,8 @@ def test_impossible_budget_is_refused_with_a_budget_that_works():
     # The suggestion is the real threshold: it plans, and 10 % less does not.
     ok = dataclasses.replace(spec, compute=dataclasses.replace(spec.compute,
                                                                 budgets=(suggested * 1.01,)))
-    assert len([r for r in plan_study(ok) if r.kind == "compute"]) >= 3 * len(tiny.compute.models)
+    need = tiny.compute.min_sizes_per_budget * len(tiny.compute.models)
+    assert len([r for r in plan_study(ok) if r.kind == "compute"]) >= need
     low = dataclasses.replace(spec, compute=dataclasses.replace(spec.compute,
                                                                  budgets=(suggested * 0.9,)))
     with pytest.raises(EqscaleError, match="impossible"):
@@ -71,7 +72,7 @@ def test_run_ids_are_deterministic_and_track_the_training_settings():
     spec = PRESETS["tiny"]
     first = [run_id(r, spec) for r in plan_study(spec)]
     assert first == [run_id(r, spec) for r in plan_study(spec)]
-    other = dataclasses.replace(spec, train=TrainSpec(preset="tiny",
-                                                      overrides={"batch_size": 2}))
+    lr = {**spec.train.overrides, "lr": 1e-2}
+    other = dataclasses.replace(spec, train=dataclasses.replace(spec.train, overrides=lr))
     second = [run_id(r, other) for r in plan_study(other)]
     assert not set(first) & set(second)

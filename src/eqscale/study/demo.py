@@ -48,13 +48,11 @@ def run_demo(out: str = "demo", preset: str = "demo", workers: int | None = None
     fit_from_cli(runs=str(summary.table), out=None, n_bootstrap=spec.bootstrap, seed=0)
 
     _stage(4, "writing the report", start)
-    report_dir = study_dir / "report"
-    written = report_from_cli(runs=str(summary.table), out=str(report_dir),
-                              n_bootstrap=spec.bootstrap, seed=0)
-    report = Path(written) if isinstance(written, (str, Path)) else report_dir / "report.html"
+    paths = report_from_cli(runs=str(summary.table), out=str(study_dir / "report"),
+                            n_bootstrap=spec.bootstrap, seed=0)
     elapsed = time.perf_counter() - start
     print(f"done in {elapsed:.0f} s ({elapsed / 60:.1f} min); "
           f"{len(summary.finished)} runs trained, {len(summary.skipped)} reused, "
           f"{len(summary.failed)} failed")
-    print(f"report: {report}")
-    return report
+    print(f"report: {paths['html']} (Markdown: {paths['markdown']})")
+    return Path(paths["html"])

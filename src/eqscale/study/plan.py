@@ -98,12 +98,12 @@ def plan_study(spec: StudySpec, mean_objects: float = EXPECTED_MEAN_OBJECTS) -> 
         for model in cs.models:
             for budget in sorted(cs.budgets):
                 grid = []
-                for size in sorted(cs.sizes):
+                for size in sorted(cs.sizes[model]):
                     steps = compute_steps(spec, model, size, budget, mean_objects)
-                    if steps >= cs.min_steps:
+                    if cs.min_steps <= steps <= (cs.max_steps or steps):
                         grid.append(RunSpec("compute", model, size, budget=budget, steps=steps))
                 if len(grid) < cs.min_sizes_per_budget:
-                    _refuse(spec, model, budget, mean_objects)
+                    _refuse(spec, model, budget, mean_objects, len(grid))
                 runs.extend(grid)
     if spec.data_study is not None:
         ds = spec.data_study
@@ -115,18 +115,26 @@ def plan_study(spec: StudySpec, mean_objects: float = EXPECTED_MEAN_OBJECTS) -> 
     return runs
 
 
-def _refuse(spec: StudySpec, model: str, budget: float, mean_objects: float) -> None:
+def _refuse(spec: StudySpec, model: str, budget: float, mean_objects: float, found: int) -> None:
+    """Raise the planner's error for a budget whose grid holds only ``found`` sizes."""
     cs = spec.compute
     assert cs is not None
-    sizes = sorted(cs.sizes)
+    sizes = sorted(cs.sizes[model])
     k = cs.min_sizes_per_budget
     if len(sizes) < k:
         raise EqscaleError(
             f"compute study lists {len(sizes)} sizes but each budget needs {k} for an IsoFLOP grid"
         )
+    steps = {s: compute_steps(spec, model, s, budget, mean_objects) for s in sizes}
+    if cs.max_steps is not None and any(st > cs.max_steps for st in steps.values()):
+        raise EqscaleError(
+            f"budget {budget:.3g} FLOPs is impossible for {model}: only {found} of its sizes get "
+            f"{cs.min_steps}..{cs.max_steps} steps (steps by size: {steps}); widen the step "
+            "range, add sizes or move the budget"
+        )
     # The k smallest sizes are the cheapest grid; its largest member sets the minimum budget.
     needed = min_budget(spec, model, sizes[k - 1], mean_objects)
     raise EqscaleError(
-        f"budget {budget:.3g} FLOPs is impossible for {model}: fewer than {k} of sizes {sizes} "
+        f"budget {budget:.3g} FLOPs is impossible for {model}: only {found} of sizes {sizes} "
         f"get {cs.min_steps} steps at batch size {batch_size(spec)}; use a budget >= {needed:.3g}"
     )

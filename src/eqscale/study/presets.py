@@ -17,29 +17,41 @@ def _geometric(lo: float, hi: float, n: int) -> tuple[float, ...]:
     return tuple(float(f"{lo * ratio**i:.2g}") for i in range(n))
 
 
-# Tests: a dataset of a few trajectories, one budget, three sizes, two training-set sizes;
-# each run is a few dozen steps so the whole study takes seconds on two cores.
+# Tests: the `tiny_dataset` fixture's data (8/4/4 trajectories, 8 faces per object), one
+# budget with two sizes per model (enough to exercise the machinery, not to fit an IsoFLOP
+# minimum), two training-set sizes; each run is a few dozen steps, the study takes seconds.
 TINY = StudySpec(
     name="tiny",
     description="test study: seconds on two cores",
-    data=DataSpec(n_train=8, n_val=2, n_test=2, faces_per_object=16, shard_size=4),
-    train=TrainSpec(preset="tiny", overrides={"batch_size": 4}),
-    compute=ComputeStudy(budgets=(6e8,), sizes=(0, 1, 2), min_steps=10),
-    data_study=DataStudy(train_sizes=(2, 8), size=0, steps=12),
+    data=DataSpec(n_train=8, n_val=4, n_test=4, faces_per_object=8, shard_size=4),
+    train=TrainSpec(preset="tiny", overrides={"batch_size": 4, "eval_every": 5,
+                                              "checkpoint_every": 5}),
+    compute=ComputeStudy(budgets=(3.5e9,), sizes={"gatr": (0, 1), "transformer": (1, 2)},
+                         min_steps=5, max_steps=100, min_sizes_per_budget=2),
+    data_study=DataStudy(train_sizes=(2, 8), size=0, steps=10),
+    bootstrap=20,
 )
 
 # A 2-core laptop: the whole demo (data, both studies, fits, report) in about 10 minutes.
+# 8 faces per object and batch 8 keep a GATr step near 0.1-0.6 s on one core. Four budgets
+# (the offset frontier fit needs four) over a factor 4, 3-4 sizes per IsoFLOP grid, each run
+# 20..1500 steps: small, but every fit and figure of the report has its points.
 DEMO = StudySpec(
     name="demo",
     description="laptop study: about 10 minutes on two cores",
-    data=DataSpec(n_train=96, n_val=16, n_test=16, faces_per_object=16, shard_size=16),
+    data=DataSpec(n_train=256, n_val=32, n_test=32, faces_per_object=8, shard_size=32),
     train=TrainSpec(
         preset="demo",
-        overrides={"batch_size": 8, "eval_every": 25, "checkpoint_every": 50, "patience": None,
-                   "val_samples": 64, "test_samples": 128, "rollout_trajectories": 4},
+        overrides={"batch_size": 8, "lr": 3e-3, "eval_every": 50, "checkpoint_every": 100,
+                   "patience": None, "val_samples": 32, "test_samples": 64,
+                   "rollout_trajectories": 2, "equivariance_transforms": 1,
+                   "eval_batch_size": 32},
     ),
-    compute=ComputeStudy(budgets=_geometric(2e10, 2e11, 3), sizes=(0, 1, 2, 3), min_steps=40),
-    data_study=DataStudy(train_sizes=(8, 24, 96), size=1, steps=200),
+    compute=ComputeStudy(budgets=(1.1e11, 1.8e11, 2.8e11, 4.5e11),
+                         sizes={"gatr": (0, 1, 2, 3, 4), "transformer": (0, 1, 2, 3, 4, 5)},
+                         min_steps=20, max_steps=1500),
+    data_study=DataStudy(train_sizes=(16, 64, 256), size=0, steps=250),
+    bootstrap=100,
 )
 
 # A workstation CPU: hours. More budgets, a wider size grid, a larger dataset.
@@ -49,23 +61,27 @@ CPU = StudySpec(
     data=DataSpec(n_train=2000, n_val=100, n_test=200, faces_per_object=32, shard_size=64),
     train=TrainSpec(preset="demo", overrides={"batch_size": 16, "eval_every": 100,
                                              "checkpoint_every": 100, "patience": 5}),
-    compute=ComputeStudy(budgets=_geometric(1e12, 3e13, 5), sizes=(0, 1, 2, 3, 4, 5),
-                         min_steps=100),
+    compute=ComputeStudy(budgets=_geometric(1.2e13, 1.8e14, 5),
+                         sizes={"gatr": (0, 1, 2, 3, 4), "transformer": (1, 2, 3, 4, 5, 6)},
+                         min_steps=200, max_steps=20_000),
     data_study=DataStudy(train_sizes=(50, 150, 500, 2000), size=2, steps=3000),
 )
 
-# The reference study's scale (Brehmer et al.): ~4e5 trajectories, budgets 1e16 .. 1e19 FLOPs.
+# The reference study's scale (Brehmer et al.): ~4e5 trajectories, budgets from 1e16 FLOPs. The
+# top budget is 2e18, not 1e19: above it the largest transformer of the size schedule (size 7,
+# 2e8 parameters) would be the only one under a million steps, too few sizes for a grid.
 PAPER = StudySpec(
     name="paper",
-    description="reference-scale study: 4e5 trajectories, 1e16..1e19 FLOPs, a GPU cluster",
+    description="reference-scale study: 4e5 trajectories, 1e16..2e18 FLOPs, a GPU cluster",
     data=DataSpec(n_train=400_000, n_val=2000, n_test=4000, faces_per_object=64,
                   shard_size=1024),
     train=TrainSpec(preset="demo", overrides={"batch_size": 64, "eval_every": 1000,
                                              "checkpoint_every": 1000, "patience": 10,
                                              "val_samples": 4096, "test_samples": None,
                                              "rollout_trajectories": 64}),
-    compute=ComputeStudy(budgets=_geometric(1e16, 1e19, 7), sizes=tuple(range(8)),
-                         min_steps=1000),
+    compute=ComputeStudy(budgets=_geometric(1e16, 2e18, 7),
+                         sizes={"gatr": (2, 3, 4, 5, 6, 7), "transformer": (3, 4, 5, 6, 7)},
+                         min_steps=1000, max_steps=1_000_000),
     data_study=DataStudy(train_sizes=(1000, 4000, 16_000, 64_000, 400_000), size=4,
                          steps=100_000),
 )

@@ -67,34 +67,43 @@ class TrainSpec:
 class ComputeStudy:
     """IsoFLOP grids: every model x budget, trained at each size that gets enough steps.
 
-    A size belongs to a budget's grid when the budget buys it at least ``min_steps`` optimiser
-    steps; a budget whose grid has fewer than ``min_sizes_per_budget`` sizes cannot locate an
-    IsoFLOP minimum and is refused by the planner.
+    A size belongs to a budget's grid when the budget buys it between ``min_steps`` and
+    ``max_steps`` optimiser steps (so the grid slides toward larger models as budgets grow, as
+    Chinchilla's did; ``None``: no upper limit); a budget whose grid has fewer than
+    ``min_sizes_per_budget`` sizes cannot locate an IsoFLOP minimum and is refused.
     """
 
     budgets: tuple[float, ...]
-    sizes: tuple[int, ...]
+    sizes: dict[str, tuple[int, ...]]  # candidate size indices per model
     models: tuple[str, ...] = MODELS
     min_steps: int = 50
+    max_steps: int | None = None
     min_sizes_per_budget: int = 3
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "budgets", tuple(float(b) for b in self.budgets))
-        object.__setattr__(self, "sizes", tuple(int(s) for s in self.sizes))
         object.__setattr__(self, "models", tuple(self.models))
+        sizes = self.sizes
+        if not isinstance(sizes, dict):  # one list for every model
+            sizes = {m: sizes for m in self.models}
+        object.__setattr__(self, "sizes", {m: tuple(int(s) for s in v) for m, v in sizes.items()})
         if not self.budgets or any(not b > 0 for b in self.budgets):
             raise EqscaleError(f"compute.budgets must be positive FLOP counts, got {self.budgets}")
         if len(set(self.budgets)) != len(self.budgets):
             raise EqscaleError(f"compute.budgets has duplicates: {self.budgets}")
-        if not self.sizes or any(s < 0 for s in self.sizes) or len(set(self.sizes)) != len(
-            self.sizes
-        ):
-            raise EqscaleError(f"compute.sizes must be distinct size indices >= 0: {self.sizes}")
         for m in self.models:
             if m not in MODELS:
                 raise EqscaleError(f"unknown model {m!r} in compute.models; choose from {MODELS}")
+            s = self.sizes.get(m)
+            if not s or any(i < 0 for i in s) or len(set(s)) != len(s):
+                raise EqscaleError(f"compute.sizes[{m!r}] must be distinct size indices >= 0: {s}")
+        if set(self.sizes) - set(self.models):
+            raise EqscaleError(f"compute.sizes names models not in compute.models: "
+                               f"{sorted(set(self.sizes) - set(self.models))}")
         if self.min_steps < 1 or self.min_sizes_per_budget < 1:
             raise EqscaleError("compute.min_steps and compute.min_sizes_per_budget must be >= 1")
+        if self.max_steps is not None and self.max_steps < self.min_steps:
+            raise EqscaleError("compute.max_steps must be at least compute.min_steps")
 
 
 @dataclass(frozen=True)

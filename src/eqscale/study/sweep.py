@@ -60,8 +60,11 @@ def ensure_dataset(spec: StudySpec, data_dir: Path, generate: bool, backend: str
 
 def plan_table(spec: StudySpec, study_dir: Path, runs: list[RunSpec]) -> str:
     """A text table of the planned runs with their state and, when finished, results."""
+    from eqscale.models.sizes import parameter_count
+
     bs = batch_size(spec)
-    header = f"{'run_id':<48} {'state':<9} {'steps':>7} {'samples':>9} {'test_loss':>10}"
+    header = (f"{'run_id':<48} {'state':<9} {'params':>9} {'steps':>7} {'samples':>9} "
+              f"{'test_loss':>10}")
     lines = [header, "-" * len(header)]
     for run in runs:
         rid = run_id(run, spec)
@@ -72,7 +75,8 @@ def plan_table(spec: StudySpec, study_dir: Path, runs: list[RunSpec]) -> str:
         loss = result.get("test_loss")
         loss_text = f"{loss:.4g}" if isinstance(loss, (int, float)) else "-"
         samples = steps * bs if isinstance(steps, int) else "-"
-        lines.append(f"{rid:<48} {state:<9} {steps!s:>7} {samples!s:>9} {loss_text:>10}")
+        n = parameter_count(run.model, run.size)
+        lines.append(f"{rid:<48} {state:<9} {n:>9} {steps!s:>7} {samples!s:>9} {loss_text:>10}")
     counts: dict[str, int] = {}
     for run in runs:
         s = run_state(run_dir(study_dir, run_id(run, spec)))
