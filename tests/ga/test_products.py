@@ -149,3 +149,22 @@ def test_products_broadcast_and_keep_gradients():
         x2 = x.detach().clone().requires_grad_(True)
         ga.geometric_product(x2, y).square().sum().backward()
     torch.testing.assert_close(x.grad, x2.grad, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("product", [ga.geometric_product, ga.outer_product,
+                                     ga.regressive_product])
+def test_sparse_backward_passes_gradcheck(product):
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(3, 16, generator=g, dtype=torch.float64, requires_grad=True)
+    y = torch.randn(3, 16, generator=g, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(product, (x, y))
+
+
+def test_chunked_evaluation_matches_dense_on_many_columns():
+    """More columns than one chunk, and a ragged last chunk."""
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(5000, 16, generator=g, dtype=torch.float64)
+    y = torch.randn(5000, 16, generator=g, dtype=torch.float64)
+    with ga.use_dense():
+        expected = ga.geometric_product(x, y)
+    torch.testing.assert_close(ga.geometric_product(x, y), expected, rtol=1e-12, atol=1e-12)

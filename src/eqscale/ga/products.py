@@ -58,36 +58,39 @@ def _evaluate(plan: tables.SparsePlan, u: torch.Tensor, v: torch.Tensor) -> torc
 _CHUNK_BYTES = 1 << 21
 
 
-def _component_major(x: torch.Tensor) -> torch.Tensor:
-    return x.reshape(-1, 16).t().contiguous()
-
-
 class _SparseBilinear(torch.autograd.Function):
-    """A bilinear product touching only its table's non-zero terms, forward and backward.
+    """A bilinear product on component-major ``(16, M)`` operands touching only its table's
+    non-zero terms, forward and backward.
 
     Both gradients are themselves sparse bilinear maps (of the output gradient with the other
     operand), so the backward pass needs no scatter of gathered terms.
     """
 
     @staticmethod
-    def forward(ctx, name: str, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        plans = tables.sparse_plans(name, x.device, x.dtype)
-        u, v = _component_major(x), _component_major(y)
+    def forward(ctx, name: str, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        plans = tables.sparse_plans(name, u.device, u.dtype)
+        u, v = u.contiguous(), v.contiguous()
         ctx.save_for_backward(u, v)
-        ctx.plans, ctx.shape = plans, x.shape
-        return _evaluate(plans[0], u, v).t().reshape(x.shape)
+        ctx.plans = plans
+        return _evaluate(plans[0], u, v)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad: torch.Tensor) -> tuple[None, torch.Tensor | None, torch.Tensor | None]:
         u, v = ctx.saved_tensors
-        g = _component_major(grad)
-        grad_x = grad_y = None
-        if ctx.needs_input_grad[1]:
-            grad_x = _evaluate(ctx.plans[1], g, v).t().reshape(ctx.shape)
-        if ctx.needs_input_grad[2]:
-            grad_y = _evaluate(ctx.plans[2], u, g).t().reshape(ctx.shape)
-        return None, grad_x, grad_y
+        g = grad.contiguous()
+        grad_u = _evaluate(ctx.plans[1], g, v) if ctx.needs_input_grad[1] else None
+        grad_v = _evaluate(ctx.plans[2], u, g) if ctx.needs_input_grad[2] else None
+        return None, grad_u, grad_v
+
+
+def bilinear_component_major(name: str, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Sparse fast path of product ``name`` ("geometric", "outer", "regressive") on
+    component-major operands ``(16, ...)`` of equal shape -> ``(16, ...)``."""
+    if u.shape != v.shape or u.shape[0] != 16:
+        raise ValueError(f"expected two (16, ...) operands, got {tuple(u.shape)}, "
+                         f"{tuple(v.shape)}")
+    return _SparseBilinear.apply(name, u.reshape(16, -1), v.reshape(16, -1)).view(u.shape)
 
 
 def _bilinear(name: str, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -95,7 +98,9 @@ def _bilinear(name: str, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     if _DENSE.get():
         table = tables.dense_table(name, x.device, x.dtype)
         return torch.einsum("...i,...j,ijk->...k", x, y, table)
-    return _SparseBilinear.apply(name, x, y)
+    # 2-D transposes to and from the component-major layout (torch copies them blockwise)
+    u, v = (t.reshape(-1, 16).t().contiguous() for t in (x, y))
+    return bilinear_component_major(name, u, v).t().reshape(x.shape)
 
 
 def geometric_product(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

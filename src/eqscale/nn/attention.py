@@ -23,24 +23,36 @@ import torch.nn.functional as F
 from torch import nn
 
 from eqscale.ga import tables
-from eqscale.nn.linear import EquiLinear
+from eqscale.ga.products import dense_enabled
+from eqscale.nn.linear import EquiLinear, from_component_major, to_component_major
 
 _E012, _E013, _E023, _E123 = 11, 12, 13, 14
 
 
-def distance_features(mv: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Query and key features ``(..., 5)`` of ``mv (..., 16)`` with
-    ``phi(a) . psi(b) = -|w_a p_b - w_b p_a|^2 = -(w_a w_b)^2 |x_a - x_b|^2`` (p = w x)."""
-    w = mv[..., _E123]
-    p = torch.stack([-mv[..., _E023], mv[..., _E013], -mv[..., _E012]], dim=-1)
-    w2, p2 = w.square().unsqueeze(-1), p.square().sum(-1, keepdim=True)
-    wp = w.unsqueeze(-1) * p
-    return torch.cat([w2, p2, wp], dim=-1), torch.cat([-p2, -w2, 2.0 * wp], dim=-1)
+def distance_features(mv: torch.Tensor, component_axis: int = -1) -> tuple[torch.Tensor,
+                                                                           torch.Tensor]:
+    """Query and key features of multivectors (16 components on ``component_axis``), 5 of them
+    on that axis, with ``phi(a) . psi(b) = -|w_a p_b - w_b p_a|^2 = -(w_a w_b)^2 |x_a - x_b|^2``
+    where ``w`` is the e123 component and ``p = w x`` the point's scaled position."""
+    def part(i: int) -> torch.Tensor:
+        return mv.select(component_axis, i)
+
+    w = part(_E123)
+    p = torch.stack([-part(_E023), part(_E013), -part(_E012)], dim=component_axis)
+    w2 = w.square().unsqueeze(component_axis)
+    p2 = p.square().sum(component_axis, keepdim=True)
+    wp = w.unsqueeze(component_axis) * p
+    return (torch.cat([w2, p2, wp], dim=component_axis),
+            torch.cat([-p2, -w2, 2.0 * wp], dim=component_axis))
 
 
 class GeometricAttention(nn.Module):
     """Self-attention on ``mv (B, T, C, 16)``, ``s (B, T, S)`` with ``num_heads`` heads of
-    ``head_mv`` multivector and ``head_s`` scalar channels each."""
+    ``head_mv`` multivector and ``head_s`` scalar channels each.
+
+    The fast path keeps multivectors component-major from the input projection to the output
+    projection; the dense reference path builds the same features from the usual layout.
+    """
 
     def __init__(self, mv_channels: int, s_channels: int, num_heads: int = 4,
                  head_mv: int | None = None, head_s: int | None = None) -> None:
@@ -54,11 +66,6 @@ class GeometricAttention(nn.Module):
         # softplus(-2) ~ 0.13: distances start as a gentle term next to the inner products
         self.distance_scale = nn.Parameter(torch.full((num_heads,), -2.0))
 
-    def _split_heads(self, t: torch.Tensor, per_head: int) -> torch.Tensor:
-        """``(B, T, H * n, ...)`` -> ``(B, H, T, n, ...)``."""
-        b, n_tok = t.shape[:2]
-        return t.reshape(b, n_tok, self.num_heads, per_head, *t.shape[3:]).transpose(1, 2)
-
     def forward(
         self, mv: torch.Tensor, s: torch.Tensor, attn_mask: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -66,34 +73,85 @@ class GeometricAttention(nn.Module):
         attend to key) -> ``(mv, s)`` of the input shapes. Queries with no allowed key output
         zeros (before the output projection)."""
         b, n_tok = mv.shape[:2]
+        mask, empty = self._prepare_mask(attn_mask, b, n_tok)
+        dist_scale = F.softplus(self.distance_scale).to(mv.dtype)
+        if dense_enabled():
+            return self._forward_dense(mv, s, mask, empty, dist_scale)
+        h, c_h, s_h = self.num_heads, self.head_mv, self.head_s
+        ops, qkv_s = self.qkv.forward_component_major(to_component_major(mv),
+                                                      s.reshape(-1, s.shape[-1]))
+        ops = ops.view(16, b, n_tok, 3, h, c_h)  # component-major q, k, v
+
+        def per_head(t: torch.Tensor) -> torch.Tensor:
+            """``(F, B, T, H, C_h)`` -> ``(B, H, T, F * C_h)``."""
+            return t.permute(1, 3, 2, 0, 4).reshape(b, h, n_tok, -1)
+
+        idx = tables.e0_free_index(mv.device)
+        q, k, v = ops.unbind(3)
+        q_dist, _ = distance_features(q, component_axis=0)
+        _, k_dist = distance_features(k, component_axis=0)
+        q_s, k_s, v_s = (t.reshape(b, n_tok, h, s_h).transpose(1, 2)
+                         for t in qkv_s.view(b, n_tok, 3, h * s_h).unbind(2))
+        query = torch.cat([per_head(q.index_select(0, idx)),
+                           per_head(q_dist * dist_scale[:, None]), q_s], dim=-1)
+        key = torch.cat([per_head(k.index_select(0, idx)), per_head(k_dist), k_s], dim=-1)
+        value = torch.cat([per_head(v), v_s], dim=-1)
+        out = self._attend(query, key, value, mask, empty)  # (B, H, T, 16 C_h + S_h)
+        out_mv = out[..., : 16 * c_h].reshape(b, h, n_tok, 16, c_h).permute(3, 0, 2, 1, 4)
+        out_mv, out_s = self.out.forward_component_major(
+            out_mv.reshape(16, b * n_tok, h * c_h),
+            out[..., 16 * c_h:].transpose(1, 2).reshape(b * n_tok, h * s_h))
+        return from_component_major(out_mv, (b, n_tok)), out_s.view(b, n_tok, -1)
+
+    def _forward_dense(self, mv, s, mask, empty, dist_scale):
+        """Reference path in the ``(..., 16)`` layout."""
+        b, n_tok = mv.shape[:2]
         qkv_mv, qkv_s = self.qkv(mv, s)
         q_mv, k_mv, v_mv = (self._split_heads(t, self.head_mv) for t in qkv_mv.chunk(3, dim=2))
         q_s, k_s, v_s = (self._split_heads(t, self.head_s) for t in qkv_s.chunk(3, dim=-1))
-        idx = tables.e0_free_index(mv.device)
         q_dist, _ = distance_features(q_mv)
         _, k_dist = distance_features(k_mv)
-        dist_scale = F.softplus(self.distance_scale).to(mv.dtype)[None, :, None, None, None]
         flat = (b, self.num_heads, n_tok, -1)
+        idx = tables.e0_free_index(mv.device)
         q_ip, k_ip = (t.index_select(-1, idx).reshape(flat) for t in (q_mv, k_mv))
-        query = torch.cat([q_ip, (dist_scale * q_dist).reshape(flat), q_s], dim=-1)
+        q_dist = q_dist * dist_scale[None, :, None, None, None]
+        query = torch.cat([q_ip, q_dist.reshape(flat), q_s], dim=-1)
         key = torch.cat([k_ip, k_dist.reshape(flat), k_s], dim=-1)
         value = torch.cat([v_mv.reshape(flat), v_s], dim=-1)
-        mask, empty = None, None
-        if attn_mask is not None:
-            if attn_mask.shape != (b, n_tok, n_tok) or attn_mask.dtype != torch.bool:
-                raise ValueError(f"attn_mask must be bool ({b}, {n_tok}, {n_tok}), got "
-                                 f"{attn_mask.dtype} {tuple(attn_mask.shape)}")
-            empty = ~attn_mask.any(dim=-1)  # (B, T): queries with no key at all
-            mask = (attn_mask | empty.unsqueeze(-1)).unsqueeze(1)
-        scale = 1.0 / math.sqrt(query.shape[-1])
-        # equal q/k/v widths let torch pick its fused CPU kernel; zero padding changes nothing
-        width = max(query.shape[-1], value.shape[-1])
-        query, key, value = (F.pad(t, (0, width - t.shape[-1])) for t in (query, key, value))
-        out = F.scaled_dot_product_attention(query, key, value, attn_mask=mask, scale=scale)
-        if empty is not None:
-            out = out.masked_fill(empty[:, None, :, None], 0.0)
-        out = out[..., : self.head_mv * 16 + self.head_s].transpose(1, 2)  # (B, T, H, Dv)
+        out = self._attend(query, key, value, mask, empty).transpose(1, 2)  # (B, T, H, Dv)
         n_mv = self.head_mv * 16
         out_mv = out[..., :n_mv].reshape(b, n_tok, self.num_heads * self.head_mv, 16)
         out_s = out[..., n_mv:].reshape(b, n_tok, self.num_heads * self.head_s)
         return self.out(out_mv, out_s)
+
+    def _split_heads(self, t: torch.Tensor, per_head: int) -> torch.Tensor:
+        """``(B, T, H * n, ...)`` -> ``(B, H, T, n, ...)``."""
+        b, n_tok = t.shape[:2]
+        return t.reshape(b, n_tok, self.num_heads, per_head, *t.shape[3:]).transpose(1, 2)
+
+    @staticmethod
+    def _prepare_mask(
+        attn_mask: torch.Tensor | None, b: int, n_tok: int
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """SDPA mask ``(B, 1, T, T)`` (queries without keys may see all, then get zeroed) and
+        the ``(B, T)`` queries without keys."""
+        if attn_mask is None:
+            return None, None
+        if attn_mask.shape != (b, n_tok, n_tok) or attn_mask.dtype != torch.bool:
+            raise ValueError(f"attn_mask must be bool ({b}, {n_tok}, {n_tok}), got "
+                             f"{attn_mask.dtype} {tuple(attn_mask.shape)}")
+        empty = ~attn_mask.any(dim=-1)
+        return (attn_mask | empty.unsqueeze(-1)).unsqueeze(1), empty
+
+    @staticmethod
+    def _attend(query, key, value, mask, empty) -> torch.Tensor:
+        """Softmax attention ``(B, H, T, D)`` with logits scaled by ``1/sqrt(D_query)``."""
+        width_v = value.shape[-1]
+        scale = 1.0 / math.sqrt(query.shape[-1])
+        # equal q/k/v widths let torch pick its fused CPU kernel; zero padding changes nothing
+        width = max(query.shape[-1], width_v)
+        query, key, value = (F.pad(t, (0, width - t.shape[-1])) for t in (query, key, value))
+        out = F.scaled_dot_product_attention(query, key, value, attn_mask=mask, scale=scale)
+        if empty is not None:
+            out = out.masked_fill(empty[:, None, :, None], 0.0)
+        return out[..., :width_v]

@@ -3,6 +3,9 @@
 The join needs a reference multivector to fix its sign under reflections (GATr's trick):
 :func:`reference_multivector` takes the mean of the inputs over real tokens and all channels,
 per sample, which transforms with the data and so keeps the layer exactly equivariant.
+
+On the fast path the layer stays in the component-major layout ``(16, N, C)`` from its input
+projection through the products to its output projection (one layout change in, one out).
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from eqscale.ga.products import geometric_product, join
-from eqscale.nn.linear import EquiLinear
+from eqscale.ga import tables
+from eqscale.ga.products import bilinear_component_major, dense_enabled, geometric_product, join
+from eqscale.nn.linear import EquiLinear, from_component_major, to_component_major
 
 
 def token_validity(attn_mask: torch.Tensor) -> torch.Tensor:
@@ -50,7 +54,33 @@ class GeometricBilinear(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``mv (..., C_in, 16)``, ``s (..., S_in)``, ``reference`` broadcastable to ``mv``
         -> ``(mv (..., C_out, 16), s (..., S_out))``."""
-        ops, _ = self.proj(mv, s)
-        gl, gr, jl, jr = ops.split(self.hidden, dim=-2)
-        products = torch.cat([geometric_product(gl, gr), join(jl, jr, reference)], dim=-2)
-        return self.out(products, s)
+        if dense_enabled():
+            ops, _ = self.proj(mv, s)
+            gl, gr, jl, jr = ops.split(self.hidden, dim=-2)
+            products = torch.cat([geometric_product(gl, gr), join(jl, jr, reference)], dim=-2)
+            return self.out(products, s)
+        return self._forward_fast(mv, s, reference)
+
+    def _forward_fast(self, mv: torch.Tensor, s: torch.Tensor,
+                      reference: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        lead = mv.shape[:-2]
+        s_flat = s.reshape(-1, s.shape[-1])
+        products, s_out = self.forward_component_major(to_component_major(mv), s_flat,
+                                                       self.reference_scale(reference, lead))
+        return from_component_major(products, lead), (
+            None if s_out is None else s_out.view(*lead, -1))
+
+    def reference_scale(self, reference: torch.Tensor, lead: tuple[int, ...]) -> torch.Tensor:
+        """The join's factor, the reference's e123 component, as ``(N, 1)``."""
+        e123 = reference[..., tables.E123]  # broadcastable to (*lead, C)
+        return torch.broadcast_to(e123, (*lead, e123.shape[-1])).reshape(-1, e123.shape[-1])
+
+    def forward_component_major(
+        self, xt: torch.Tensor, s: torch.Tensor, join_scale: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Fast path on ``xt (16, N, C_in)``, ``s (N, S_in)``, ``join_scale (N, 1)``."""
+        ops, _ = self.proj.forward_component_major(xt, s)
+        gl, gr, jl, jr = (t.contiguous() for t in ops.split(self.hidden, dim=-1))
+        gp = bilinear_component_major("geometric", gl, gr)
+        jn = bilinear_component_major("regressive", jl, jr) * join_scale
+        return self.out.forward_component_major(torch.cat([gp, jn], dim=-1), s)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from eqscale.ga.products import dense_enabled
 from eqscale.nn.attention import GeometricAttention
 from eqscale.nn.bilinear import GeometricBilinear, reference_multivector
 from eqscale.nn.layers import EquiLayerNorm, ScalarGatedGELU
-from eqscale.nn.linear import EquiLinear
+from eqscale.nn.linear import EquiLinear, from_component_major, to_component_major
 
 
 class GeometricMLP(nn.Module):
@@ -22,9 +24,19 @@ class GeometricMLP(nn.Module):
 
     def forward(self, mv: torch.Tensor, s: torch.Tensor,
                 reference: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mv, s = self.bilinear(mv, s, reference)
-        mv, s = self.gate(mv, s)
-        return self.out(mv, s)
+        """``mv (..., C, 16)``, ``s (..., S)``, ``reference`` broadcastable -> same shapes."""
+        if dense_enabled():
+            mv, s = self.bilinear(mv, s, reference)
+            mv, s = self.gate(mv, s)
+            return self.out(mv, s)
+        # fast path: one layout change in, one out (the gate is pointwise in either layout)
+        lead = mv.shape[:-2]
+        xt, s = self.bilinear.forward_component_major(
+            to_component_major(mv), s.reshape(-1, s.shape[-1]),
+            self.bilinear.reference_scale(reference, lead))
+        xt = F.gelu(xt[:1]) * xt
+        xt, s = self.out.forward_component_major(xt, F.gelu(s))
+        return from_component_major(xt, lead), s.view(*lead, -1)
 
 
 class GATrBlock(nn.Module):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -62,18 +63,32 @@ def equi_linear_dense(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     return torch.einsum("...iy,oxiy->...ox", x, full)
 
 
-def equi_linear_fast(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """Grade-wise fast path of :func:`equi_linear_dense` (same result)."""
-    grade, src, dst, src_grade = _fast_indices(x.device)
-    lead, c_in = x.shape[:-2], x.shape[-2]
-    # component-major, contiguous layouts: strided operands make bmm and later ops crawl, and
-    # 2-D transposes (unlike 3-D permutes) hit torch's blocked transpose-copy kernel
-    xt = x.reshape(-1, 16).t().contiguous().view(16, -1, c_in)  # (16, N, C_in)
+def to_component_major(x: torch.Tensor) -> torch.Tensor:
+    """``(..., C, 16)`` -> contiguous ``(16, N, C)`` with N the flattened leading dims.
+
+    A 2-D transpose: torch copies those with a blocked kernel (3-D permutes crawl)."""
+    return x.reshape(-1, 16).t().contiguous().view(16, -1, x.shape[-2])
+
+
+def from_component_major(xt: torch.Tensor, lead: tuple[int, ...]) -> torch.Tensor:
+    """Inverse of :func:`to_component_major`: ``(16, N, C)`` -> ``(*lead, C, 16)``."""
+    return xt.reshape(16, -1).t().contiguous().view(*lead, xt.shape[-1], 16)
+
+
+def equi_linear_component_major(xt: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Grade-wise fast path on ``xt (16, N, C_in)`` -> ``(16, N, C_out)``."""
+    grade, src, dst, src_grade = _fast_indices(xt.device)
     w_proj = weight[:, :, grade].permute(2, 1, 0).contiguous()  # (16, C_in, C_out)
     w_e0 = weight[:, :, 5 + src_grade].permute(2, 1, 0).contiguous()  # (8, C_in, C_out)
-    out = torch.bmm(xt, w_proj)  # (16, N, C_out): the grade projections
+    out = torch.bmm(xt, w_proj)  # the grade projections
     out.index_add_(0, dst, torch.bmm(xt.index_select(0, src), w_e0))  # the e0 maps
-    return out.view(16, -1).t().contiguous().view(*lead, weight.shape[0], 16)
+    return out
+
+
+def equi_linear_fast(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Grade-wise fast path of :func:`equi_linear_dense` (same result, same layout)."""
+    out = equi_linear_component_major(to_component_major(x), weight)
+    return from_component_major(out, x.shape[:-2])
 
 
 class EquiLinear(nn.Module):
@@ -120,14 +135,33 @@ class EquiLinear(nn.Module):
         if self.in_s and (s is None or s.shape[-1] != self.in_s):
             raise ValueError(f"expected s (..., {self.in_s}), got "
                              f"{None if s is None else tuple(s.shape)}")
+        lead = mv.shape[:-2]
+        if dense_enabled():
+            return self._forward(mv, s, equi_linear_dense, component_axis=-1)
+        s_flat = None if s is None else s.reshape(-1, s.shape[-1])
+        out, s_out = self.forward_component_major(to_component_major(mv), s_flat)
+        return from_component_major(out, lead), None if s_out is None else s_out.view(*lead, -1)
+
+    def forward_component_major(
+        self, xt: torch.Tensor, s: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The fast path on ``xt (16, N, C_in)``, ``s (N, S_in)`` -> ``(16, N, C_out)``,
+        ``(N, S_out)``; layers chain it to skip layout changes between them."""
+        return self._forward(xt, s, equi_linear_component_major, component_axis=0)
+
+    def _forward(
+        self, mv: torch.Tensor, s: torch.Tensor | None,
+        linear: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], component_axis: int,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         weight = self.weight.to(mv.dtype)
-        out = (equi_linear_dense if dense_enabled() else equi_linear_fast)(mv, weight)
+        out = linear(mv, weight)
         scalar_in = self.mv_bias.to(mv.dtype)
         if self.s_to_mv is not None:
             scalar_in = scalar_in + self.s_to_mv(s)
-        out[..., 0] += scalar_in  # bias and scalar channels feed the invariant grade-0 part
+        # bias and scalar channels feed the invariant grade-0 component
+        out.select(component_axis, 0).add_(scalar_in)
         s_out = None
         if self.to_s is not None:
-            feats = mv[..., 0] if not self.in_s else torch.cat([mv[..., 0], s], dim=-1)
-            s_out = self.to_s(feats)
+            grade0 = mv.select(component_axis, 0)
+            s_out = self.to_s(grade0 if not self.in_s else torch.cat([grade0, s], dim=-1))
         return out, s_out
