@@ -115,3 +115,17 @@ def test_embeddings_reject_wrong_shapes():
         ga.embed_point(torch.zeros(2, 4))
     with pytest.raises(ValueError, match="last dimension 4"):
         ga.embed_rotation(torch.zeros(3))
+
+
+def test_reflected_plane_is_the_mirror_plane_without_extra_sign(gen):
+    m = torch.randn(3, generator=gen, dtype=F64)
+    m = m / m.norm()
+    e = torch.randn((), generator=gen, dtype=F64)
+    n = torch.randn(3, generator=gen, dtype=F64)
+    n = n / n.norm()
+    d = torch.randn((), generator=gen, dtype=F64)
+    moved = ga.sandwich(ga.embed_reflection(m, e), ga.embed_plane(n, d))
+    n2 = n - 2 * (n @ m) * m  # the normal as a direction
+    on = d * n  # a point of the plane, mirrored
+    on2 = on - 2 * (on @ m - e) * m
+    torch.testing.assert_close(moved, ga.embed_plane(n2, n2 @ on2))
