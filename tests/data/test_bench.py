@@ -7,12 +7,12 @@ import json
 import numpy as np
 
 from eqscale.data.bench import bench_data, initial_velocity
-from eqscale.data.generate import _shape_set
+from eqscale.data.generate import cached_shape_set
 from eqscale.data.simulate import GRAVITY, BulletClient, place_scene, record
 
 
 def test_initial_velocity_is_recovered_from_the_first_two_frames():
-    shapes = _shape_set("procedural", 8)
+    shapes = cached_shape_set("procedural", 8)
     with BulletClient() as (pb, c):
         scene = place_scene(pb, c, shapes, np.random.default_rng(4))
         positions, _ = record(pb, c, scene["bodies"])

@@ -9,7 +9,7 @@ import pytest
 
 from eqscale.data import format as fmt
 from eqscale.data.format import ARRAYS, SPLITS, SplitArrays
-from eqscale.data.generate import _shape_set, generate_dataset, trajectory_seed
+from eqscale.data.generate import cached_shape_set, generate_dataset, trajectory_seed
 from eqscale.data.simulate import BulletClient, simulate_trajectory
 from eqscale.errors import DatasetError, EqscaleError
 
@@ -71,7 +71,7 @@ def test_resume_after_a_kill_equals_an_uninterrupted_run(tmp_path, monkeypatch):
 
 def test_stored_seed_reproduces_its_trajectory(tiny_dataset):
     arrays = SplitArrays(tiny_dataset, "val")
-    shapes = _shape_set("procedural", 8)
+    shapes = cached_shape_set("procedural", 8)
     traj = arrays.trajectory(3)
     assert int(traj["seed"]) == trajectory_seed(0, "val", 3)
     with BulletClient() as (pb, c):

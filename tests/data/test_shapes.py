@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from eqscale.data.generate import _shape_set, generate_dataset
+from eqscale.data.generate import cached_shape_set, generate_dataset
 from eqscale.data.meshes import PROCEDURAL_SHAPES, procedural_mesh
 from eqscale.data.shapes import decimate, load_shape_set, read_obj_vertices
 from eqscale.data.simulate import BulletClient, simulate_trajectory
@@ -23,7 +23,7 @@ def test_procedural_shape_is_a_unit_volume_centred_on_its_centre_of_mass(name):
 
 
 def test_non_convex_shapes_decompose_into_several_parts_and_are_cached():
-    shapes = _shape_set("procedural", 8)
+    shapes = cached_shape_set("procedural", 8)
     parts = {s.name: open(s.collision_file).read().count("\no ") + 1 for s in shapes.shapes}
     assert parts["cube"] == parts["sphere"] == 1
     for holed in ("torus", "torus_knot", "sponge", "gear", "spot"):
@@ -88,7 +88,7 @@ def test_kubasic_set_loads_and_simulates(shared_dir, tmp_path):
 def test_collision_geometry_keeps_the_holes():
     """A ray down the axis of the torus and the sponge's central tunnel passes through; one
     through the material hits."""
-    shapes = _shape_set("procedural", 8)
+    shapes = cached_shape_set("procedural", 8)
     from eqscale.data.simulate import MATERIALS, add_object, reset_world
 
     with BulletClient() as (pb, c):

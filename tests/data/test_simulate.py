@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from eqscale.data.generate import _shape_set
+from eqscale.data.generate import cached_shape_set
 from eqscale.data.inspect import SINK_TOLERANCE
 from eqscale.data.simulate import (
     FRAME_RATE,
@@ -26,7 +26,7 @@ from tests.data.helpers import lowest_collision_height
 
 @pytest.fixture(scope="module")
 def shapes():
-    return _shape_set("procedural", 8)
+    return cached_shape_set("procedural", 8)
 
 
 @pytest.fixture(scope="module")

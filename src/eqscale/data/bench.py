@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from eqscale.data.format import SplitArrays, read_manifest
-from eqscale.data.generate import _shape_set, generate_dataset
+from eqscale.data.generate import cached_shape_set, generate_dataset
 from eqscale.data.simulate import (
     FRAMES,
     MATERIALS,
@@ -46,7 +46,7 @@ def bare_pybullet_seconds(root: Path, split: str = "train") -> float:
     """Seconds for a plain PyBullet loop to build and step every scene of ``split``."""
     manifest = read_manifest(root)
     cfg = manifest["config"]
-    shapes = _shape_set(cfg["shapes"], cfg["faces_per_object"])
+    shapes = cached_shape_set(cfg["shapes"], cfg["faces_per_object"])
     arrays = SplitArrays(root, split, manifest)
     scenes = [arrays.trajectory(i) for i in range(len(arrays))]
     start = time.perf_counter()
@@ -96,8 +96,8 @@ def _loader_rate(root: Path, n_samples: int, device: str | None) -> float:
 def bench_data(out: str | Path | None = None, quick: bool = False,
                device: str | None = None) -> dict:
     """Run the data benchmark, print its figures and ratios, optionally write them as JSON."""
-    n, repeats = (16, 1) if quick else (512, 2)
-    _shape_set("procedural", 64)  # warm the V-HACD cache and this process's shape memo
+    n, repeats = (16, 1) if quick else (768, 2)
+    cached_shape_set("procedural", 64)  # warm the V-HACD cache and this process's shape memo
     tmp = Path(tempfile.mkdtemp(prefix="eqscale-bench-"))
     try:
         # Interleaved repeats, best of each: load from other processes only slows a run down.

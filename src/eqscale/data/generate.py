@@ -40,7 +40,7 @@ def trajectory_seed(base_seed: int, split: str, index: int) -> int:
 
 
 @lru_cache(maxsize=4)
-def _shape_set(spec: str, faces_per_object: int) -> ShapeSet:
+def cached_shape_set(spec: str, faces_per_object: int) -> ShapeSet:
     """Per-process memo: each worker loads (from the on-disk cache) the shape set once."""
     return load_shape_set(spec, faces_per_object)
 
@@ -64,7 +64,7 @@ def simulate_seeds(spec: str, faces_per_object: int, seeds: list[int],
     """Simulate ``seeds`` with ``client`` (pb, id), by default this worker's own client."""
     shapes = _WORKER.get("shapes")
     if shapes is None or (shapes.spec, shapes.faces_per_object) != (spec, faces_per_object):
-        shapes = _shape_set(spec, faces_per_object)
+        shapes = cached_shape_set(spec, faces_per_object)
     if client is None:
         if "client" not in _WORKER:  # a Ray worker: connect once, disconnect at exit
             import atexit
@@ -169,7 +169,7 @@ def generate_dataset(out: str | Path, n_train: int, n_val: int, n_test: int, see
     _check_args(counts, seed, workers, shard_size, backend)
     config = {"shapes": shapes, "faces_per_object": faces_per_object, "seed": seed,
               "n_train": n_train, "n_val": n_val, "n_test": n_test, "shard_size": shard_size}
-    shape_set = _shape_set(shapes, faces_per_object)
+    shape_set = cached_shape_set(shapes, faces_per_object)
     if (root / "manifest.json").exists():
         old = fmt.read_manifest(root, require_complete=False)
         if old.get("config") != config:
