@@ -119,7 +119,13 @@ def convex_decomposition(name: str, mesh) -> Path:
     params = {**VHACD_PARAMS, "resolution": VHACD_FINE.get(name, VHACD_PARAMS["resolution"])}
     key.update(json.dumps([params, CACHE_VERSION]).encode())
     folder = cache_dir() / "vhacd"
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:  # e.g. a read-only home: fall back to the temporary folder
+        import tempfile
+
+        folder = Path(tempfile.gettempdir()) / "eqscale-cache" / "vhacd"
+        folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}-{key.hexdigest()[:16]}.obj"
     if path.exists():
         return path
