@@ -32,3 +32,12 @@ def test_batch_not_divisible_by_world_size_is_a_user_error():
         EpochOrder(10, 5, seed=0, rank=0, world_size=2)
     with pytest.raises(EqscaleError, match="no samples"):
         EpochOrder(0, 4, seed=0)
+
+
+def test_step_batches_resume_mid_run_with_the_same_batches():
+    from eqscale.train.order import StepBatches
+
+    order = EpochOrder(40, 6, seed=9, rank=1, world_size=2)
+    full = list(StepBatches(order, 0, 12))
+    assert len(full) == len(StepBatches(order, 0, 12)) == 12
+    assert list(StepBatches(order, 7, 12)) == full[7:]

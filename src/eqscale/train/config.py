@@ -49,6 +49,7 @@ class TrainConfig:
     rollout_trajectories: int | None = 16
     equivariance_transforms: int = 2
     eval_batch_size: int = 32
+    data_workers: int = 0  # DataLoader worker processes (0: load in the training process)
     augment: bool = False
     train_subset: int | None = None
     seed: int = 0
@@ -77,6 +78,8 @@ class TrainConfig:
             raise EqscaleError(f"model size index must be >= 0, got {self.size}")
         if self.train_subset is not None and self.train_subset < 1:
             raise EqscaleError(f"train subset must be at least 1, got {self.train_subset}")
+        if self.data_workers < 0:
+            raise EqscaleError(f"data_workers must be >= 0, got {self.data_workers}")
         if self.eval_every < 1 or self.checkpoint_every < 1:
             raise EqscaleError("eval_every and checkpoint_every must be at least 1")
         if not 0.0 <= self.warmup_fraction < 1.0:
@@ -106,9 +109,10 @@ class TrainConfig:
         return json.loads(json.dumps(d))
 
 
-# The device may change between a kill and a restart (e.g. resumed on another machine); the
-# preset name is only a label, its values are already expanded into the other fields.
-IDENTITY_EXCLUDED = ("device", "preset")
+# The device and the number of loader processes may change between a kill and a restart (e.g.
+# resumed on another machine) without changing the result; the preset name is only a label,
+# its values are already expanded into the other fields.
+IDENTITY_EXCLUDED = ("device", "preset", "data_workers")
 
 # Named presets: values that override the dataclass defaults. `tiny` is for tests (seconds on
 # two cores); `demo` is a laptop-scale run (minutes).

@@ -41,6 +41,15 @@ class SplitData:
         batch = collate([self.dataset[i] for i in indices])
         return {k: v.to(device) for k, v in batch.items()}
 
+    def loader(self, batch_sampler: torch.utils.data.Sampler, workers: int,
+               pin_memory: bool = False) -> torch.utils.data.DataLoader:
+        """Batches in ``batch_sampler``'s order, loaded by ``workers`` processes (0: inline)."""
+        from eqscale.data import collate
+
+        return torch.utils.data.DataLoader(self.dataset, batch_sampler=batch_sampler,
+                                           num_workers=workers, collate_fn=collate,
+                                           pin_memory=pin_memory)
+
     def trajectory_batch(self, trajectories: list[int], device: torch.device) -> dict[str, Tensor]:
         """Whole trajectories: ``verts`` (B, F, K, V, 3) plus the static batch keys."""
         from eqscale.data import load_trajectories

@@ -36,7 +36,7 @@ from eqscale.train.config import TrainConfig
 from eqscale.train.data_access import open_split
 from eqscale.train.evaluate import batch_loss, dataset_loss, evaluate_model, evenly_spaced
 from eqscale.train.metrics import MetricsLog
-from eqscale.train.order import EpochOrder, mixed_seed
+from eqscale.train.order import EpochOrder, StepBatches, mixed_seed
 from eqscale.train.schedule import make_scheduler
 
 
@@ -223,9 +223,12 @@ class Trainer:
         autocast = torch.autocast(device_type=self.device.type, dtype=torch.bfloat16,
                                   enabled=self.device.type == "cuda")
         try:
+            sampler = StepBatches(self.order, st.step, self.planned_steps)
+            batches = iter(self.train_ds.loader(sampler, cfg.data_workers,
+                                                pin_memory=self.device.type == "cuda"))
             while st.step < self.planned_steps and not st.stopped_early:
                 self.model.train()
-                batch = self.train_ds.batch(self.order.local_batch(st.step), self.device)
+                batch = {k: v.to(self.device, non_blocking=True) for k, v in next(batches).items()}
                 if cfg.augment:
                     gen = torch.Generator().manual_seed(mixed_seed(cfg.seed, st.step, ctx.rank, 1))
                     batch = random_e3(batch, gen)

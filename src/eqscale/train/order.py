@@ -9,6 +9,8 @@ has state that a checkpoint would need to carry.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 
 from eqscale.errors import EqscaleError
@@ -71,3 +73,18 @@ class EpochOrder:
     def epoch_of(self, step: int) -> float:
         """Epochs completed after ``step`` steps (fractional)."""
         return step * self.batch_size / self.n
+
+
+class StepBatches(torch.utils.data.Sampler):
+    """This rank's batch indices for steps ``start .. stop - 1``: a ``DataLoader`` batch sampler,
+    so loading can run ahead in worker processes without changing the order."""
+
+    def __init__(self, order: EpochOrder, start: int, stop: int) -> None:
+        self.order, self.start, self.stop = order, start, stop
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for step in range(self.start, self.stop):
+            yield self.order.local_batch(step)
+
+    def __len__(self) -> int:
+        return max(0, self.stop - self.start)
