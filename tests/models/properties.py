@@ -93,3 +93,17 @@ def assert_rigid_under_bf16_autocast(model, batch) -> None:
     m = batch["vert_mask"]
     pair = m[..., :, None] & m[..., None, :]
     assert (before - after).abs()[pair].max() <= 1e-4
+
+
+def assert_faceless_object_is_padding(model, batch) -> None:
+    """A real object slot without a real face gets the identity; the others are unaffected."""
+    k = int(batch["object_mask"][0].nonzero()[0])
+    holed = dict(batch)
+    holed["face_mask"] = batch["face_mask"].clone()
+    holed["face_mask"][0, k] = False
+    ref, got = model(batch), model(holed)
+    assert torch.isfinite(got.rotation).all() and torch.isfinite(got.translation).all()
+    assert torch.equal(got.rotation[0, k], torch.eye(3, dtype=got.rotation.dtype))
+    # Other scenes are untouched (objects of scene 0 may change: they attended to those faces).
+    assert torch.allclose(got.rotation[1:], ref.rotation[1:], atol=1e-6)
+    assert torch.allclose(got.translation[1:], ref.translation[1:], atol=1e-6)

@@ -106,3 +106,7 @@ def test_schedule_has_heads_dividing_width():
 def test_rigid_under_bf16_autocast(model):
     model32 = copy.deepcopy(model).float()
     prop.assert_rigid_under_bf16_autocast(model32, prop.small_batch(torch.float32, seed=9))
+
+
+def test_object_without_faces_is_treated_as_padding(model):
+    prop.assert_faceless_object_is_padding(model, prop.small_batch(torch.float64, seed=11))

@@ -54,7 +54,8 @@ def read_batch(batch: dict[str, Tensor], faces_per_object: int, dtype: torch.dty
             f"face_mask has shape {tuple(face_mask.shape)}; the model expects (B, K, "
             f"{faces_per_object}) (faces_per_object of the model)"
         )
-    object_mask = batch["object_mask"].bool()
+    # An object slot without a real face has no token to predict its motion: treat it as padding.
+    object_mask = batch["object_mask"].bool() & face_mask.any(dim=-1)
     face_mask = face_mask & object_mask[:, :, None]
     vert_mask = batch["vert_mask"].bool() & object_mask[:, :, None]
     fm = face_mask[..., None, None]
