@@ -2,6 +2,8 @@
 follows the numbers."""
 
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +16,9 @@ from eqscale.scaling.runtable import load_runs
 from tests.scaling.synthetic import LAWS, make_rows, write_table
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# runs.csv of a real `eqscale demo --preset tiny` (one budget, two sizes per model, two
+# training-set sizes): the smallest table the study layer writes, with all its extra columns
+TINY_STUDY = Path(__file__).parent / "data" / "tiny_study_runs.csv"
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +91,14 @@ def test_report_reuses_fits_json_only_when_it_matches(tmp_path):
     os.utime(table, (later, later))  # the table changed after the fit: refit
     assert "123x" not in report_from_cli(runs=str(tmp_path), out=None, n_bootstrap=2,
                                          seed=0)["markdown"].read_text()
+
+
+def test_report_of_a_real_tiny_study_has_every_figure(tmp_path):
+    shutil.copy(TINY_STUDY, tmp_path / "runs.csv")
+    paths = report_from_cli(runs=str(tmp_path), out=None, n_bootstrap=3, seed=0)
+    html = paths["html"].read_text()
+    assert len(re.findall(r"data:image/png;base64,", html)) == len(FIGURES)
+    assert "no IsoFLOP minimum" not in html  # that text lives in the PNG, not the page
+    md = paths["markdown"].read_text()
+    assert "needs 3 distinct sizes" in md and "at least 6 runs" in md
+    assert "Per FLOP" in md

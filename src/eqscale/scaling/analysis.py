@@ -103,12 +103,16 @@ def _isoflop(compute: RunTable, cost: FitResult) -> dict:
     good = [m for m in minima if m["ok"] and "D_opt" in m]
     C = np.array([m["budget"] for m in good])
     out: dict[str, Any] = {"minima": minima}
-    reason = "needs IsoFLOP minima at 2 or more budgets (and a cost model)"
     if len(good) >= 2:
         out["N_opt"] = attempt(lambda: _law(fit_power_law(C, [m["N_opt"] for m in good])))
         out["D_opt"] = attempt(lambda: _law(fit_power_law(C, [m["D_opt"] for m in good])))
     else:
-        out["N_opt"] = out["D_opt"] = {"ok": False, "reason": f"{reason}; got {len(good)}"}
+        why = [m["reason"] for m in minima if not m["ok"]]
+        if not cost["ok"]:
+            why.append(f"no cost model: {cost['reason']}")
+        reason = f"needs IsoFLOP minima at 2 or more budgets, got {len(good)}"
+        out["N_opt"] = out["D_opt"] = {"ok": False,
+                                       "reason": reason + (f" ({'; '.join(why)})" if why else "")}
     return out
 
 

@@ -35,7 +35,10 @@ def _winner(result: dict) -> str | None:
         verdict = f"{eq if r > 1 else base} is ahead (no bootstrap interval to judge)"
     else:
         verdict = "neither model is clearly better"
-    return (f"Per FLOP, {verdict}: at the {len(ratios)} shared budget(s) the {base}'s best test "
+    if len(ratios) == 1:
+        return (f"Per FLOP, {verdict}: at the one shared budget the {base}'s best test loss is "
+                f"{fmt(r)}x the {eq}'s{_ci(mean, 'ratio')}.")
+    return (f"Per FLOP, {verdict}: at the {len(ratios)} shared budgets the {base}'s best test "
             f"loss is {fmt(r)}x the {eq}'s (geometric mean{ci_text}; per budget "
             f"{fmt(min(ratios))}x to {fmt(max(ratios))}x, {eq} lower at {wins} of "
             f"{len(ratios)}).")
@@ -127,21 +130,28 @@ def _data(result: dict) -> str | None:
     eq = last.get((result["equivariant"], "no_augment"))
     base = last.get((result["baseline"], "no_augment"))
     aug = last.get((result["baseline"], "augment"))
-    if eq and base and aug and eq[0] == base[0] == aug[0] and base[1] != eq[1]:
+    if eq and base and aug and eq[0] == base[0] == aug[0] and base[1] > eq[1]:
         closed = (base[1] - aug[1]) / (base[1] - eq[1])
-        text += (f" At n = {fmt(eq[0])}, augmentation closes {100 * closed:.0f}% of the "
-                 f"{_name(result['baseline'])}'s gap to {_name(result['equivariant'])}.")
+        where = f" At n = {fmt(eq[0])}, augmentation"
+        gap = f"the {_name(result['baseline'])}'s gap to {_name(result['equivariant'])}"
+        if closed >= 1:
+            text += f"{where} more than closes {gap}."
+        elif closed > 0:
+            text += f"{where} closes {100 * closed:.0f}% of {gap}."
+        else:
+            text += f"{where} does not close {gap}."
     return text
 
 
 def _gaps(result: dict) -> str | None:
     from eqscale.scaling.summary import coefficient_rows
 
-    missing = sorted({f"{r.model}: {r.law} ({r.note})" for r in coefficient_rows(result)
+    missing = sorted({f"{_name(r.model)}: {r.law}" for r in coefficient_rows(result)
                       if r.value is None})
     if not missing:
         return None
-    return "Not fitted on this table (more runs would allow it): " + "; ".join(missing) + "."
+    return ("Not fitted on this table (the coefficient table gives each reason; more runs, "
+            "sizes or budgets would allow them): " + "; ".join(missing) + ".")
 
 
 def conclusion(result: dict) -> list[str]:

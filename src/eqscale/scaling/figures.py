@@ -53,12 +53,25 @@ def _draw_law(ax, fit: dict, color: str, var: str, dashed: bool = False) -> None
         ax.fill_between(c["x"], c["lo"], c["hi"], color=color, alpha=0.18, lw=0)
 
 
-def _loglog(ax, xlabel: str, ylabel: str = "test loss") -> None:
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+def _finish(ax, xlabel: str, ylabel: str = "test loss", logy: bool = True,
+            empty: str = "not enough runs for this figure") -> None:
+    """Log axes, labels, grid and legend; an axes with nothing to draw says so instead (a log
+    scale on empty axes would fail)."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
+    lim = ax.dataLim
+    if not (np.all(np.isfinite([lim.x0, lim.x1, lim.y0, lim.y1])) and lim.x1 > 0 and lim.y1 > 0):
+        ax.text(0.5, 0.5, empty, ha="center", va="center", transform=ax.transAxes,
+                color="0.4", wrap=True)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        return
+    ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
     ax.grid(True, which="both", alpha=0.25)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7 if ax.figure.get_figwidth() < 7 else 6)
 
 
 def loss_vs_compute(result: dict, table: RunTable):
@@ -73,9 +86,9 @@ def loss_vs_compute(result: dict, table: RunTable):
                    label=f"{_label(model)}: best run per budget", zorder=3)
         _draw_law(ax, res["frontier"]["power_law"], color, "C")
         _draw_law(ax, res["frontier"]["offset_law"], color, "C", dashed=True)
-    _loglog(ax, f"training compute C [FLOPs, {table.compute_column.split('_')[-1]}]")
+    _finish(ax, f"training compute C [FLOPs, {table.compute_column.split('_')[-1]}]",
+            empty="no compute-study runs")
     ax.set_title("Loss vs compute (bands: 95% run-level bootstrap)")
-    ax.legend(fontsize=7)
     return fig
 
 
@@ -90,9 +103,8 @@ def loss_vs_wall_clock(result: dict, table: RunTable):
         ax.scatter(pts["seconds"], pts["L"], s=40, color=color, edgecolor="k", lw=0.6,
                    label=f"{_label(model)}: Pareto front", zorder=3)
         _draw_law(ax, res["wall_frontier"]["power_law"], color, "s")
-    _loglog(ax, "training wall-clock time [s]")
+    _finish(ax, "training wall-clock time [s]", empty="no timed compute-study runs")
     ax.set_title("Loss vs wall-clock time")
-    ax.legend(fontsize=7)
     return fig
 
 
@@ -111,9 +123,8 @@ def loss_vs_data(result: dict, table: RunTable):
                        marker="s" if aug else "o", label=name, zorder=3)
             law = node["offset_law"] if node["offset_law"].get("ok") else node["power_law"]
             _draw_law(ax, law, color, "n")
-    _loglog(ax, "training-set size n [trajectories]")
+    _finish(ax, "training-set size n [trajectories]", empty="no data-study runs")
     ax.set_title("Loss vs training data")
-    ax.legend(fontsize=7)
     return fig
 
 
@@ -138,12 +149,8 @@ def isoflop_curves(result: dict, table: RunTable):
             if m.get("ok"):
                 ax.scatter([m["N_opt"]], [m["L_min"]], marker="*", s=140, color=color,
                            edgecolor="k", lw=0.6, zorder=4)
-        ax.set_xscale("log")
-        ax.set_xlabel("parameters N")
-        ax.set_ylabel("test loss")
-        ax.grid(True, which="both", alpha=0.25)
+        _finish(ax, "parameters N", logy=False, empty="no compute-study runs")
         ax.set_title(f"IsoFLOP: {_label(model)} (star: minimum)", fontsize=10)
-        ax.legend(fontsize=6)
     return fig
 
 
@@ -158,8 +165,9 @@ def compute_optimal(result: dict, table: RunTable):
         budgets = [m["budget"] for m in good]
         all_budgets = [m["budget"] for m in iso["minima"]]
         for ax, key in zip(axes, ("N_opt", "D_opt")):
-            ax.scatter(budgets, [m[key] for m in good], s=40, color=color, edgecolor="k",
-                       lw=0.6, label=f"{_label(model)}: IsoFLOP minima", zorder=3)
+            if good:
+                ax.scatter(budgets, [m[key] for m in good], s=40, color=color, edgecolor="k",
+                           lw=0.6, label=f"{_label(model)}: IsoFLOP minima", zorder=3)
             if iso[key].get("ok") and len(budgets) >= 2:
                 C = np.geomspace(min(budgets), max(budgets), 20)
                 p = iso[key]["params"]
@@ -174,8 +182,9 @@ def compute_optimal(result: dict, table: RunTable):
                 ax.plot(C, y, color=color, ls="--", label=f"L(N, D) optimum: C^{exp:.2f}")
     for ax, what in zip(axes, ("compute-optimal parameters N_opt",
                                "compute-optimal samples D_opt")):
-        _loglog(ax, "training compute C [FLOPs]", what)
-        ax.legend(fontsize=6)
+        _finish(ax, "training compute C [FLOPs]", what,
+                empty="no IsoFLOP minimum and no L(N, D) allocation\non this table "
+                      "(reasons in the coefficient table)")
     axes[0].set_title("Compute-optimal model size", fontsize=10)
     axes[1].set_title("Compute-optimal training samples", fontsize=10)
     return fig
