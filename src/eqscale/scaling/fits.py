@@ -92,7 +92,8 @@ def fit_power_law(x, y, offset: bool = False) -> PowerLawFit:
     """Fit y = A x^exponent, or y = E + A x^exponent with ``offset=True`` (E >= 0).
 
     The pure law is least squares on log y (a line in log-log); the offset law minimises squared
-    log residuals from several starts. Needs 2 points (4 with an offset) and 2 distinct x.
+    log residuals from several starts. Needs 2 points and 2 distinct x (4 points and 3
+    distinct x with an offset).
     """
     x = _as_positive_array("x", x)
     y = _as_positive_array("y", y)
@@ -138,7 +139,8 @@ def _fit_offset_power_law(lx: np.ndarray, ly: np.ndarray, y: np.ndarray,
         a0 = float(np.mean(np.log(rest) - k0 * (lx - lx0)))
         res = least_squares(residuals, [e0, a0, k0], jac=jacobian, method="lm",
                             xtol=1e-14, ftol=1e-14, gtol=1e-14, max_nfev=5000)
-        if res.success and np.all(np.isfinite(res.x)) and (best is None or res.cost < best.cost):
+        finite = np.all(np.isfinite(res.x)) and max(res.x[0], res.x[1] - res.x[2] * lx0) < 700
+        if res.success and finite and (best is None or res.cost < best.cost):
             best = res
     if best is None:
         raise FitError("offset power-law fit did not converge from any start")

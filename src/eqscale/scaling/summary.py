@@ -116,13 +116,14 @@ def summary_table(result: dict) -> str:
     lines = [f"{result.get('n_runs', 0)} finished runs from {result.get('source', '')}; "
              f"{result.get('n_bootstrap', 0)} bootstrap resamples; 95% intervals"]
     lines += [f"note: {n}" for n in result.get("notes", [])]
-    widths = (12, 52, 10, 11, 26)
-    header = ("model", "law", "param", "value", "95% interval")
-    lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    table = [("model", "law", "param", "value", "95% interval")]
     for r in coefficient_rows(result):
         if r.value is None:
-            cells = (r.model, r.law, "", "-", f"not fitted: {r.note}")
+            table.append((r.model, r.law, "", "-", f"not fitted: {r.note}"))
         else:
-            cells = (r.model, r.law, r.param, fmt(r.value), f"{fmt_interval(r)} {r.note}".strip())
-        lines.append("  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip())
+            table.append((r.model, r.law, r.param, fmt(r.value),
+                          f"{fmt_interval(r)} {r.note}".strip()))
+    widths = [max(len(row[i]) for row in table) for i in range(4)]
+    for row in table:
+        lines.append("  ".join([c.ljust(w) for c, w in zip(row, widths)] + [row[4]]).rstrip())
     return "\n".join(lines)
