@@ -168,3 +168,11 @@ def test_chunked_evaluation_matches_dense_on_many_columns():
     with ga.use_dense():
         expected = ga.geometric_product(x, y)
     torch.testing.assert_close(ga.geometric_product(x, y), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_mixed_dtypes_promote():
+    x = torch.randn(4, 16, dtype=torch.float32)
+    y = torch.randn(4, 16, dtype=torch.float64)
+    out = ga.geometric_product(x, y)
+    assert out.dtype == torch.float64
+    torch.testing.assert_close(out, ga.geometric_product(x.double(), y))

@@ -43,6 +43,8 @@ def _evaluate(plan: tables.SparsePlan, u: torch.Tensor, v: torch.Tensor) -> torc
     """
     out = torch.empty_like(u)
     chunk = max(1, _CHUNK_BYTES // (plan.n_terms * u.element_size()))
+    if u.device.type != "cpu":
+        chunk = max(1, u.shape[1])  # accelerators want few large kernels, not cache blocks
     for start in range(0, u.shape[1], chunk):
         cols = slice(start, start + chunk)
         uc, vc = u[:, cols], v[:, cols]
@@ -90,7 +92,10 @@ def bilinear_component_major(name: str, u: torch.Tensor, v: torch.Tensor) -> tor
     if u.shape != v.shape or u.shape[0] != 16:
         raise ValueError(f"expected two (16, ...) operands, got {tuple(u.shape)}, "
                          f"{tuple(v.shape)}")
-    return _SparseBilinear.apply(name, u.reshape(16, -1), v.reshape(16, -1)).view(u.shape)
+    shape = u.shape
+    dtype = torch.promote_types(u.dtype, v.dtype)
+    u, v = u.to(dtype).reshape(16, -1), v.to(dtype).reshape(16, -1)
+    return _SparseBilinear.apply(name, u, v).view(shape)
 
 
 def _bilinear(name: str, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

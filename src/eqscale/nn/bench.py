@@ -103,18 +103,39 @@ def _write_json_atomic(path: Path, data: dict) -> None:
         raise
 
 
+def _thread_counts(device: torch.device) -> list[int]:
+    """The process's thread count, and on a multi-threaded CPU also one thread: small kernels
+    (the fast path has many) suffer most when other processes compete for the cores."""
+    default = torch.get_num_threads()
+    return [default, 1] if device.type == "cpu" and default > 1 else [default]
+
+
 def bench_ga(out: str | None = None, quick: bool = False, device: str | None = None) -> dict:
-    """Print (and with ``out`` write as JSON) the GATr block fast-vs-dense benchmark."""
+    """Print (and with ``out`` write as JSON) the GATr block fast-vs-dense benchmark.
+
+    The headline result is at the process's thread count; on CPU the same run also measures
+    at one thread (listed under ``by_threads``)."""
     dev = _resolve_device(device)
     config = QUICK if quick else BenchConfig()
-    result = run_bench(config, dev)
+    default_threads = torch.get_num_threads()
+    runs = []
+    try:
+        for threads in _thread_counts(dev):
+            torch.set_num_threads(threads)
+            runs.append(run_bench(config, dev))
+    finally:
+        torch.set_num_threads(default_threads)
+    result = dict(runs[0], by_threads=runs)
     c = config
     print(f"GATr block forward+backward: batch {c.batch}, {c.tokens} tokens, "
           f"{c.mv_channels} mv + {c.s_channels} scalar channels, {c.num_heads} heads, "
-          f"{dev}, {result['threads']} threads, median of {c.repeats}")
-    print(f"  fast path (grade-wise linear, sparse products): {result['fast_seconds']:.4f} s")
-    print(f"  dense reference (16x16 blocks, full tables):     {result['dense_seconds']:.4f} s")
-    print(f"  speed-up: {result['speedup']:.2f}x")
+          f"{dev}, median of {c.repeats}")
+    print("  threads | fast path (grade-wise linear, sparse products) | dense reference "
+          "(16x16 blocks, full tables) | speed-up")
+    for run in runs:
+        print(f"  {run['threads']:7d} | {run['fast_seconds']:45.4f} s | "
+              f"{run['dense_seconds']:38.4f} s | {run['speedup']:6.2f}x")
+    print(f"  speed-up: {result['speedup']:.2f}x at {result['threads']} threads")
     if out is not None:
         _write_json_atomic(Path(out), result)
     return result
