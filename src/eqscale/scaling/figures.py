@@ -146,6 +146,9 @@ def isoflop_curves(result: dict, table: RunTable):
                 grid = np.geomspace(N.min(), N.max(), 50)
                 ax.plot(grid, c0 + c1 * np.log(grid) + c2 * np.log(grid) ** 2, color=color,
                         lw=1)
+            elif N.size >= 2:  # too few sizes for a parabola: just join the points
+                order = np.argsort(N)
+                ax.plot(N[order], L[order], color=color, lw=0.8, ls=":")
             if m.get("ok"):
                 ax.scatter([m["N_opt"]], [m["L_min"]], marker="*", s=140, color=color,
                            edgecolor="k", lw=0.6, zorder=4)
