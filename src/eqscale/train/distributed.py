@@ -88,19 +88,12 @@ def all_reduce_sum(x: torch.Tensor, ctx: DistContext) -> torch.Tensor:
     return x
 
 
-def broadcast_flag(flag: bool, ctx: DistContext, device: torch.device) -> bool:
-    """Rank 0's decision, shared with every rank (e.g. early stopping)."""
+def broadcast_value(value: float, ctx: DistContext, device: torch.device) -> float:
+    """Rank 0's ``value`` on every rank (a float64 round trip, so it is exact)."""
     if not ctx.enabled:
-        return flag
+        return value
     import torch.distributed as dist
 
-    t = torch.tensor([1 if flag else 0], device=device)
+    t = torch.tensor([value], dtype=torch.float64, device=device)
     dist.broadcast(t, src=0)
-    return bool(t.item())
-
-
-def barrier(ctx: DistContext) -> None:
-    if ctx.enabled:
-        import torch.distributed as dist
-
-        dist.barrier()
+    return float(t.item())

@@ -273,24 +273,25 @@ class Trainer:
         return None
 
     def _validate(self) -> str | None:
-        """Validation loss on rank 0, best checkpoint, early-stopping decision for all ranks."""
+        """Validation loss (computed on rank 0, shared with all ranks so that every rank keeps
+        the same best-validation and early-stopping state); best checkpoint on rank 0."""
         cfg, st = self.config, self.state
-        stop = False
+        val = math.nan
         if self.ctx.is_main:
             val = dataset_loss(self.model, self.val_ds, self.val_indices, cfg.eval_batch_size,
                                self.device)
-            if not math.isfinite(val):
-                return f"non-finite validation loss ({val}) at step {st.step}"
-            improved = val < st.best_val_loss
-            if improved:
-                st.best_val_loss, st.best_step, st.bad_evals = val, st.step, 0
-                self._save_best()
-            else:
-                st.bad_evals += 1
-            stop = cfg.patience is not None and st.bad_evals >= cfg.patience
-            self.log.write({"kind": "val", "step": st.step, "val_loss": val,
-                            "best_val_loss": st.best_val_loss, "improved": improved})
-        if dist_utils.broadcast_flag(stop, self.ctx, self.device):
+        val = dist_utils.broadcast_value(val, self.ctx, self.device)
+        if not math.isfinite(val):
+            return f"non-finite validation loss ({val}) at step {st.step}"
+        improved = val < st.best_val_loss
+        if improved:
+            st.best_val_loss, st.best_step, st.bad_evals = val, st.step, 0
+            self._save_best()
+        else:
+            st.bad_evals += 1
+        self.log.write({"kind": "val", "step": st.step, "val_loss": val,
+                        "best_val_loss": st.best_val_loss, "improved": improved})
+        if cfg.patience is not None and st.bad_evals >= cfg.patience:
             st.stopped_early = st.step < self.planned_steps
             if st.stopped_early:
                 self._say(f"early stop at step {st.step}: no improvement for {cfg.patience} "
