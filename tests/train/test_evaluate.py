@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from eqscale.errors import CheckpointError, DatasetError
 from eqscale.train.data_access import open_split
@@ -93,3 +94,52 @@ def test_bad_run_directories_are_one_line_user_errors(trained, tiny_dataset, tmp
     assert "\n" not in str(exc.value)
     with pytest.raises(DatasetError):
         _evaluate(run, tmp_path / "no-such-dataset")
+
+
+class StandStill(torch.nn.Module):
+    """A 'model' predicting no motion: a rollout then keeps every object at its frame-1 pose."""
+
+    def __init__(self):
+        super().__init__()
+        self.unused = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, batch):
+        from eqscale.models.rigidity import RigidMotion
+
+        b, k = batch["object_mask"].shape
+        eye = torch.eye(3).expand(b, k, 3, 3)
+        return RigidMotion(eye, torch.zeros(b, k, 3))
+
+
+def test_rollout_feeds_predictions_back_and_scores_each_horizon(tiny_dataset):
+    from eqscale.models.loss import task_loss
+    from eqscale.train.evaluate import rollout_errors
+
+    data = open_split(tiny_dataset, "test")
+    cpu = torch.device("cpu")
+    errors = rollout_errors(StandStill(), data, [0, 2, 3], batch_size=2, device=cpu)
+    traj = data.trajectory_batch([0, 2, 3], cpu)
+    frames = traj.pop("verts")
+    n = traj["object_mask"].sum()
+    for h, err in enumerate(errors, start=1):
+        expected = task_loss(frames[:, 1], {**traj, "verts_next": frames[:, 1 + h]})
+        assert err == pytest.approx(float(expected), rel=1e-5), h
+    assert len(errors) == data.frames - 2 and n > 0 and errors[-1] > errors[0]
+
+
+def test_dataset_loss_does_not_depend_on_the_batch_size(trained, tiny_dataset):
+    from eqscale.models import build_model
+    from eqscale.train.evaluate import dataset_loss, evenly_spaced
+
+    torch.manual_seed(0)
+    model = build_model("transformer", 0, open_split(tiny_dataset, "test").faces_per_object)
+    data = open_split(tiny_dataset, "test")
+    idx = evenly_spaced(len(data), 20)
+    assert len(idx) == 20 and idx[0] == 0 and idx[-1] == len(data) - 1
+    cpu = torch.device("cpu")
+    a = dataset_loss(model, data, idx, 3, cpu)
+    assert a == pytest.approx(dataset_loss(model, data, idx, 20, cpu), rel=1e-6)
+    moved = dataset_loss(model, data, idx, 3, cpu, transform_seed=1)
+    assert moved == pytest.approx(dataset_loss(model, data, idx, 20, cpu, transform_seed=1),
+                                  rel=1e-6)
+    assert abs(moved - a) > 1e-3 * a  # the baseline is not invariant

@@ -65,13 +65,19 @@ class SplitData:
         return faces_from_verts(verts, face_index)
 
     @staticmethod
-    def random_proper_motion(batch: dict[str, Tensor], gen: torch.Generator) -> dict[str, Tensor]:
-        """Move each sample by a uniform random rotation and a Gaussian translation (inputs,
-        targets, floor and gravity alike); no reflections."""
+    def random_proper_motion(batch: dict[str, Tensor], indices: list[int],
+                             seed: int) -> dict[str, Tensor]:
+        """Move sample ``indices[i]`` of the batch by a uniform random rotation and a Gaussian
+        translation drawn from a generator seeded by ``(seed, indices[i])`` (inputs, targets,
+        floor and gravity alike; no reflections). Per-sample seeds make the transform of a
+        sample independent of how samples are batched."""
         from eqscale.data.augment import apply_e3, random_e3_elements
+        from eqscale.train.order import mixed_seed
 
-        rotation, translation = random_e3_elements(batch["floor"].shape[0], gen,
-                                                   reflection_prob=0.0)
+        draws = [random_e3_elements(1, torch.Generator().manual_seed(mixed_seed(seed, i)),
+                                    reflection_prob=0.0) for i in indices]
+        rotation = torch.cat([r for r, _ in draws])
+        translation = torch.cat([t for _, t in draws])
         return apply_e3(batch, rotation, translation)
 
 

@@ -49,16 +49,16 @@ def dataset_loss(model: torch.nn.Module, data: SplitData, indices: list[int], ba
     """Mean task loss over the samples ``indices`` (over all their real objects).
 
     With ``transform_seed``, every sample is first moved by a random proper E(3) element drawn
-    from a generator with that seed.
+    from a generator seeded by (transform_seed, sample index).
     """
     was_training = model.training
     model.eval()
-    gen = None if transform_seed is None else torch.Generator().manual_seed(transform_seed)
     total, weight = 0.0, 0
     for start in range(0, len(indices), batch_size):
-        batch = data.batch(indices[start:start + batch_size], device)
-        if gen is not None:
-            batch = data.random_proper_motion(batch, gen)
+        chunk = indices[start:start + batch_size]
+        batch = data.batch(chunk, device)
+        if transform_seed is not None:
+            batch = data.random_proper_motion(batch, chunk, transform_seed)
         loss, w = batch_loss(model, batch)
         total += float(loss) * int(w)
         weight += int(w)
