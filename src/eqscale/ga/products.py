@@ -36,24 +36,24 @@ def dense_enabled() -> bool:
 
 
 def _evaluate(plan: tables.SparsePlan, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """Sparse bilinear map on component-major operands ``(16, M)`` -> ``(16, M)``.
+    """Sparse bilinear map on component-major operands ``(16, N, C)`` (any strides) ->
+    contiguous ``(16, N, C)``.
 
-    Runs over column chunks of about 1 MB of gathered terms, so the intermediates stay in cache
-    (on CPU this is several times faster than one pass over all M columns).
+    Runs over chunks of N holding about 2 MB of gathered terms, so the intermediates stay in
+    cache (on CPU several times faster than one pass over everything).
     """
-    out = torch.empty_like(u)
-    chunk = max(1, _CHUNK_BYTES // (plan.n_terms * u.element_size()))
-    if u.device.type != "cpu":
-        chunk = max(1, u.shape[1])  # accelerators want few large kernels, not cache blocks
+    out = u.new_empty(u.shape)
+    row_bytes = plan.n_terms * u.shape[2] * u.element_size()
+    chunk = max(1, _CHUNK_BYTES // row_bytes) if u.device.type == "cpu" else u.shape[1]
     for start in range(0, u.shape[1], chunk):
-        cols = slice(start, start + chunk)
-        uc, vc = u[:, cols], v[:, cols]
-        parts = []
-        for left, right, signs in zip(plan.left, plan.right, plan.signs):
-            prod = uc.index_select(0, left) * vc.index_select(0, right)  # (n m, chunk)
+        uc, vc = u[:, start : start + chunk], v[:, start : start + chunk]
+        oc = out[:, start : start + chunk]
+        for left, right, signs, outputs in zip(plan.left, plan.right, plan.signs,
+                                               plan.outputs):
+            prod = uc.index_select(0, left) * vc.index_select(0, right)  # (n m, chunk, C)
             n, _, m = signs.shape
-            parts.append(torch.bmm(signs, prod.view(n, m, -1)).squeeze(1))  # signed sums
-        out[:, cols] = torch.cat(parts, dim=0).index_select(0, plan.order)
+            summed = torch.bmm(signs, prod.view(n, m, -1))  # signed sums (n, 1, chunk C)
+            oc.index_copy_(0, outputs, summed.view(n, *oc.shape[1:]))
     return out
 
 
@@ -71,7 +71,6 @@ class _SparseBilinear(torch.autograd.Function):
     @staticmethod
     def forward(ctx, name: str, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         plans = tables.sparse_plans(name, u.device, u.dtype)
-        u, v = u.contiguous(), v.contiguous()
         ctx.save_for_backward(u, v)
         ctx.plans = plans
         return _evaluate(plans[0], u, v)
@@ -80,21 +79,21 @@ class _SparseBilinear(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad: torch.Tensor) -> tuple[None, torch.Tensor | None, torch.Tensor | None]:
         u, v = ctx.saved_tensors
-        g = grad.contiguous()
-        grad_u = _evaluate(ctx.plans[1], g, v) if ctx.needs_input_grad[1] else None
-        grad_v = _evaluate(ctx.plans[2], u, g) if ctx.needs_input_grad[2] else None
+        grad_u = _evaluate(ctx.plans[1], grad, v) if ctx.needs_input_grad[1] else None
+        grad_v = _evaluate(ctx.plans[2], u, grad) if ctx.needs_input_grad[2] else None
         return None, grad_u, grad_v
 
 
 def bilinear_component_major(name: str, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """Sparse fast path of product ``name`` ("geometric", "outer", "regressive") on
-    component-major operands ``(16, ...)`` of equal shape -> ``(16, ...)``."""
+    component-major operands ``(16, ..., C)`` of equal shape (strided views, e.g. channel
+    slices, are fine) -> contiguous ``(16, ..., C)``."""
     if u.shape != v.shape or u.shape[0] != 16:
         raise ValueError(f"expected two (16, ...) operands, got {tuple(u.shape)}, "
                          f"{tuple(v.shape)}")
     shape = u.shape
     dtype = torch.promote_types(u.dtype, v.dtype)
-    u, v = u.to(dtype).reshape(16, -1), v.to(dtype).reshape(16, -1)
+    u, v = (t.to(dtype).reshape(16, -1, shape[-1] if len(shape) > 1 else 1) for t in (u, v))
     return _SparseBilinear.apply(name, u, v).view(shape)
 
 
@@ -104,8 +103,8 @@ def _bilinear(name: str, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         table = tables.dense_table(name, x.device, x.dtype)
         return torch.einsum("...i,...j,ijk->...k", x, y, table)
     # 2-D transposes to and from the component-major layout (torch copies them blockwise)
-    u, v = (t.reshape(-1, 16).t().contiguous() for t in (x, y))
-    return bilinear_component_major(name, u, v).t().reshape(x.shape)
+    u, v = (t.reshape(-1, 16).t().contiguous().unsqueeze(-1) for t in (x, y))
+    return bilinear_component_major(name, u, v).view(16, -1).t().reshape(x.shape)
 
 
 def geometric_product(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

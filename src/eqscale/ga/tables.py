@@ -114,44 +114,39 @@ def dense_table(name: str, device: torch.device, dtype: torch.dtype) -> torch.Te
 @dataclass(frozen=True)
 class SparsePlan:
     """The non-zero terms ``out[c] += s u[a] v[b]`` of a bilinear map, grouped for evaluation on
-    component-major operands ``(16, M)``.
+    component-major operands ``(16, N, C)``.
 
     Output blades with equal term counts m form a group of n blades: ``left``/``right`` are the
-    ``(n m,)`` row indices of u and v, ``signs`` is ``(n, 1, m)``; a row gather, a product and a
-    batched signed sum give the group's ``(n, M)`` outputs. ``order`` puts the concatenated
-    groups back into basis order.
+    ``(n m,)`` component indices of u and v, ``signs`` is ``(n, 1, m)`` and ``outputs`` the
+    group's ``(n,)`` output blades; a gather, a product and a batched signed sum give them.
     """
 
     left: tuple[torch.Tensor, ...]
     right: tuple[torch.Tensor, ...]
     signs: tuple[torch.Tensor, ...]
-    order: torch.Tensor
+    outputs: tuple[torch.Tensor, ...]
     n_terms: int
 
 
 def _plan(terms: tuple[tuple[int, int, int, int], ...], device: torch.device,
           dtype: torch.dtype) -> SparsePlan:
-    by_out: dict[int, list[tuple[int, int, int]]] = {}
+    by_out: dict[int, list[tuple[int, int, int]]] = {c: [] for c in range(16)}
     for a, b, c, sign in terms:
-        by_out.setdefault(c, []).append((a, b, sign))
+        by_out[c].append((a, b, sign))
+    for group_terms in by_out.values():
+        if not group_terms:  # an output without terms: one zero term keeps the layout uniform
+            group_terms.append((0, 0, 0))
     groups: dict[int, list[int]] = {}
-    for c, group_terms in sorted(by_out.items()):
+    for c, group_terms in by_out.items():
         groups.setdefault(len(group_terms), []).append(c)
-    left, right, signs, outs = [], [], [], []
+    left, right, signs, outputs = [], [], [], []
     for _, cs in sorted(groups.items()):
         left.append(torch.tensor([t[0] for c in cs for t in by_out[c]], device=device))
         right.append(torch.tensor([t[1] for c in cs for t in by_out[c]], device=device))
         sign_rows = [[t[2] for t in by_out[c]] for c in cs]
         signs.append(torch.tensor(sign_rows, device=device, dtype=dtype).unsqueeze(1))
-        outs.extend(cs)
-    missing = sorted(set(range(16)) - set(outs))
-    if missing:  # outputs that never receive a term: a zero group keeps the layout simple
-        left.append(torch.zeros(len(missing), dtype=torch.long, device=device))
-        right.append(torch.zeros(len(missing), dtype=torch.long, device=device))
-        signs.append(torch.zeros(len(missing), 1, 1, device=device, dtype=dtype))
-        outs.extend(missing)
-    order = torch.argsort(torch.tensor(outs, device=device))
-    return SparsePlan(tuple(left), tuple(right), tuple(signs), order, len(terms))
+        outputs.append(torch.tensor(cs, device=device))
+    return SparsePlan(tuple(left), tuple(right), tuple(signs), tuple(outputs), len(terms))
 
 
 @functools.cache

@@ -80,7 +80,7 @@ class GeometricBilinear(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Fast path on ``xt (16, N, C_in)``, ``s (N, S_in)``, ``join_scale (N, 1)``."""
         ops, _ = self.proj.forward_component_major(xt, s)
-        gl, gr, jl, jr = (t.contiguous() for t in ops.split(self.hidden, dim=-1))
+        gl, gr, jl, jr = ops.split(self.hidden, dim=-1)  # strided views; products gather
         gp = bilinear_component_major("geometric", gl, gr)
         jn = bilinear_component_major("regressive", jl, jr) * join_scale
         return self.out.forward_component_major(torch.cat([gp, jn], dim=-1), s)
