@@ -82,3 +82,13 @@ def test_attention_fast_equals_dense_and_rejects_bad_mask(gen):
     torch.testing.assert_close(fast[0], dense[0], rtol=1e-11, atol=1e-11)
     with pytest.raises(ValueError, match="attn_mask"):
         attn(mv, s, torch.ones(1, 5, 5))
+
+
+def test_attention_without_scalar_channels(gen):
+    attn = GeometricAttention(2, 0, num_heads=2).double()
+    mv = torch.randn(1, 4, 2, 16, generator=gen, dtype=F64)
+    s = mv.new_zeros(1, 4, 0)
+    for dense in (False, True):
+        with ga.use_dense(dense):
+            out_mv, out_s = attn(mv, s)
+        assert out_mv.shape == (1, 4, 2, 16) and out_s.shape == (1, 4, 0)

@@ -79,7 +79,7 @@ class GeometricAttention(nn.Module):
             return self._forward_dense(mv, s, mask, empty, dist_scale)
         h, c_h, s_h = self.num_heads, self.head_mv, self.head_s
         ops, qkv_s = self.qkv.forward_component_major(to_component_major(mv),
-                                                      s.reshape(-1, s.shape[-1]))
+                                                      s.reshape(b * n_tok, s.shape[-1]))
         ops = ops.view(16, b, n_tok, 3, h, c_h)  # component-major q, k, v
 
         def per_head(t: torch.Tensor) -> torch.Tensor:
@@ -101,9 +101,13 @@ class GeometricAttention(nn.Module):
         out_mv, out_s = self.out.forward_component_major(
             out_mv.reshape(16, b * n_tok, h * c_h),
             out[..., 16 * c_h:].transpose(1, 2).reshape(b * n_tok, h * s_h))
+        out_s = s.new_zeros(b * n_tok, 0) if out_s is None else out_s
         return from_component_major(out_mv, (b, n_tok)), out_s.view(b, n_tok, -1)
 
-    def _forward_dense(self, mv, s, mask, empty, dist_scale):
+    def _forward_dense(
+        self, mv: torch.Tensor, s: torch.Tensor, mask: torch.Tensor | None,
+        empty: torch.Tensor | None, dist_scale: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Reference path in the ``(..., 16)`` layout."""
         b, n_tok = mv.shape[:2]
         qkv_mv, qkv_s = self.qkv(mv, s)
@@ -122,7 +126,8 @@ class GeometricAttention(nn.Module):
         n_mv = self.head_mv * 16
         out_mv = out[..., :n_mv].reshape(b, n_tok, self.num_heads * self.head_mv, 16)
         out_s = out[..., n_mv:].reshape(b, n_tok, self.num_heads * self.head_s)
-        return self.out(out_mv, out_s)
+        out_mv, out_s = self.out(out_mv, out_s)
+        return out_mv, s.new_zeros(b, n_tok, 0) if out_s is None else out_s
 
     def _split_heads(self, t: torch.Tensor, per_head: int) -> torch.Tensor:
         """``(B, T, H * n, ...)`` -> ``(B, H, T, n, ...)``."""
@@ -144,7 +149,8 @@ class GeometricAttention(nn.Module):
         return (attn_mask | empty.unsqueeze(-1)).unsqueeze(1), empty
 
     @staticmethod
-    def _attend(query, key, value, mask, empty) -> torch.Tensor:
+    def _attend(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
+                mask: torch.Tensor | None, empty: torch.Tensor | None) -> torch.Tensor:
         """Softmax attention ``(B, H, T, D)`` with logits scaled by ``1/sqrt(D_query)``."""
         width_v = value.shape[-1]
         scale = 1.0 / math.sqrt(query.shape[-1])

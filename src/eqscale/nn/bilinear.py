@@ -10,6 +10,8 @@ projection through the products to its output projection (one layout change in, 
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -64,7 +66,7 @@ class GeometricBilinear(nn.Module):
     def _forward_fast(self, mv: torch.Tensor, s: torch.Tensor,
                       reference: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         lead = mv.shape[:-2]
-        s_flat = s.reshape(-1, s.shape[-1])
+        s_flat = s.reshape(math.prod(lead), s.shape[-1])
         products, s_out = self.forward_component_major(to_component_major(mv), s_flat,
                                                        self.reference_scale(reference, lead))
         return from_component_major(products, lead), (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -32,7 +34,7 @@ class GeometricMLP(nn.Module):
         # fast path: one layout change in, one out (the gate is pointwise in either layout)
         lead = mv.shape[:-2]
         xt, s = self.bilinear.forward_component_major(
-            to_component_major(mv), s.reshape(-1, s.shape[-1]),
+            to_component_major(mv), s.reshape(math.prod(lead), s.shape[-1]),
             self.bilinear.reference_scale(reference, lead))
         xt = F.gelu(xt[:1]) * xt
         xt, s = self.out.forward_component_major(xt, F.gelu(s))

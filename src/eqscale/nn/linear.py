@@ -138,7 +138,7 @@ class EquiLinear(nn.Module):
         lead = mv.shape[:-2]
         if dense_enabled():
             return self._forward(mv, s, equi_linear_dense, component_axis=-1)
-        s_flat = None if s is None else s.reshape(-1, s.shape[-1])
+        s_flat = None if s is None else s.reshape(math.prod(lead), s.shape[-1])
         out, s_out = self.forward_component_major(to_component_major(mv), s_flat)
         return from_component_major(out, lead), None if s_out is None else s_out.view(*lead, -1)
 
