@@ -176,3 +176,22 @@ def test_mixed_dtypes_promote():
     out = ga.geometric_product(x, y)
     assert out.dtype == torch.float64
     torch.testing.assert_close(out, ga.geometric_product(x.double(), y))
+
+
+@pytest.mark.parametrize("dtype, rtol", [(torch.float64, 1e-9), (torch.float32, 1e-4)])
+def test_primitives_are_equivariant(dtype, rtol):
+    from eqscale.ga.testing import assert_equivariant
+
+    g = torch.Generator().manual_seed(8)
+    x, y, ref = (torch.randn(6, 16, generator=g, dtype=dtype) for _ in range(3))
+    check = dict(rtol=rtol, generator=g, trials=2)
+    assert_equivariant(ga.geometric_product, [x, y], **check)
+    assert_equivariant(ga.outer_product, [x, y], **check)
+    assert_equivariant(ga.join, [x, y, ref], **check)
+    assert_equivariant(ga.reverse, [x], **check)
+    assert_equivariant(ga.grade_involute, [x], **check)
+    assert_equivariant(ga.grade_project, [x], **check)  # all five grades, (..., 5, 16)
+    assert_equivariant(ga.inner_product, [x, y], outputs="inv", **check)
+    with ga.use_dense():
+        assert_equivariant(ga.geometric_product, [x, y], **check)
+        assert_equivariant(ga.join, [x, y, ref], **check)
