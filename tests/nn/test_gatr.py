@@ -109,3 +109,16 @@ def test_shapes_without_scalars_and_errors(gen):
         block(torch.zeros(1, 4, 3, 16), torch.zeros(1, 4, 3))
     with pytest.raises(ValueError, match="expected s"):
         block(torch.zeros(1, 4, 2, 16), torch.zeros(1, 4, 2))
+
+
+def test_runs_under_bf16_autocast(gen):
+    """Training uses autocast on accelerators; the custom sparse products keep their dtype."""
+    torch.manual_seed(0)
+    net = GATr(CONFIG)
+    mv, s, mask = inputs(gen, torch.float32)
+    reference, _ = net(mv, s, mask)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, _ = net(mv, s, mask)
+        out.float().square().mean().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net.parameters())
+    assert (out.float() - reference).abs().max() < 0.05 * reference.abs().max()

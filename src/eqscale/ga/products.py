@@ -73,14 +73,17 @@ class _SparseBilinear(torch.autograd.Function):
         plans = tables.sparse_plans(name, u.device, u.dtype)
         ctx.save_for_backward(u, v)
         ctx.plans = plans
-        return _evaluate(plans[0], u, v)
+        with torch.autocast(u.device.type, enabled=False):  # keep the operands' dtype
+            return _evaluate(plans[0], u, v)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad: torch.Tensor) -> tuple[None, torch.Tensor | None, torch.Tensor | None]:
         u, v = ctx.saved_tensors
-        grad_u = _evaluate(ctx.plans[1], grad, v) if ctx.needs_input_grad[1] else None
-        grad_v = _evaluate(ctx.plans[2], u, grad) if ctx.needs_input_grad[2] else None
+        grad = grad.to(u.dtype)
+        with torch.autocast(u.device.type, enabled=False):
+            grad_u = _evaluate(ctx.plans[1], grad, v) if ctx.needs_input_grad[1] else None
+            grad_v = _evaluate(ctx.plans[2], u, grad) if ctx.needs_input_grad[2] else None
         return None, grad_u, grad_v
 
 
