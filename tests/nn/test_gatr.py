@@ -118,7 +118,7 @@ def test_runs_under_bf16_autocast(gen):
     mv, s, mask = inputs(gen, torch.float32)
     reference, _ = net(mv, s, mask)
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        out, _ = net(mv, s, mask)
-        out.float().square().mean().backward()
+        out, out_s = net(mv, s, mask)
+        (out.float().square().mean() + out_s.float().square().mean()).backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net.parameters())
     assert (out.float() - reference).abs().max() < 0.05 * reference.abs().max()
