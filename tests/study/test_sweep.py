@@ -2,52 +2,21 @@
 resumes (finished runs skipped, same table), and `status` reports where a study stands."""
 
 import csv
-import dataclasses
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from eqscale.cli import main
 from eqscale.study.collect import RESULT_COLUMNS
 from eqscale.study.plan import plan_study, run_id
-from eqscale.study.presets import PRESETS
 from eqscale.study.runner import run_dir
 from eqscale.study.sweep import run_sweep
-
-# Columns that legitimately differ between two executions of the same run.
-VOLATILE = {"wall_seconds"}
-
-
-@pytest.fixture(scope="module")
-def spec(tiny_dataset):
-    """The `tiny` preset with its data section describing the fixture's dataset."""
-    manifest = json.loads((Path(tiny_dataset) / "manifest.json").read_text())
-    tiny = PRESETS["tiny"]
-    n_train = manifest["splits"]["train"]["count"]
-    sizes = tuple(sorted({min(n, n_train) for n in tiny.data_study.train_sizes}))
-    return dataclasses.replace(
-        tiny, data_study=dataclasses.replace(tiny.data_study, train_sizes=sizes),
-        data=dataclasses.replace(tiny.data, n_train=n_train))
-
-
-def _table(path):
-    with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    return {r["run_id"]: {k: v for k, v in r.items() if k not in VOLATILE} for r in rows}
-
-
-@pytest.fixture(scope="module")
-def local_study(spec, tiny_dataset, tmp_path_factory):
-    out = tmp_path_factory.mktemp("local")
-    summary = run_sweep(spec, out, tiny_dataset, backend="local", workers=2, threads=1,
-                        quiet=True)
-    return out, summary
+from tests.study.helpers import table as _table
 
 
 def test_tiny_study_runs_end_to_end(spec, local_study):

@@ -43,16 +43,44 @@ class RunSpec:
 def run_id(run: RunSpec, spec: StudySpec) -> str:
     """Readable, deterministic id: the run's label plus a hash of everything that defines it.
 
-    The hash covers the training settings and dataset, so editing a study (batch size, learning
-    rate, ...) gives new ids instead of silently reusing runs trained under the old settings.
+    The hash covers the run's full training config and the dataset spec, so editing a study
+    (batch size, learning rate, ...) gives new ids instead of silently reusing runs trained
+    under the old settings.
     """
-    identity: dict[str, Any] = {
-        "run": {k: v for k, v in run.__dict__.items() if k != "steps" or run.kind == "data"},
-        "train": spec.train.__dict__,
-        "data": spec.data.__dict__,
-    }
+    identity = {"config": train_config(run, spec).identity(), "data": spec.data.__dict__}
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
     return f"{run.label}-{digest}"
+
+
+def train_config(run: RunSpec, spec: StudySpec) -> Any:
+    """The :class:`eqscale.train.config.TrainConfig` of a planned run.
+
+    Compute runs train to their budget's horizon without early stopping (an IsoFLOP point is a
+    run that spent its budget); data runs keep the preset's early stopping (SPEC 7: trained to
+    convergence). Overrides of ``None`` (e.g. ``val_samples: null``) are applied as given.
+    """
+    import dataclasses
+
+    from eqscale.train.config import make_config
+
+    length: dict[str, Any] = (
+        {"budget": run.budget} if run.kind == "compute" else {"steps": run.steps}
+    )
+    config = make_config(
+        spec.train.preset,
+        **spec.train.overrides,
+        model=run.model,
+        size=run.size,
+        augment=run.augment,
+        train_subset=run.train_subset,
+        seed=spec.train.seed,
+        budget_convention=spec.train.budget_convention,
+        **length,
+    )
+    nones = {k: None for k, v in spec.train.overrides.items() if v is None}
+    if run.kind == "compute":
+        nones["patience"] = None
+    return dataclasses.replace(config, **nones)
 
 
 def compute_steps(spec: StudySpec, model: str, size: int, budget: float,

@@ -43,7 +43,7 @@ DEMO = StudySpec(
     train=TrainSpec(
         preset="demo",
         overrides={"batch_size": 8, "lr": 3e-3, "eval_every": 50, "checkpoint_every": 100,
-                   "patience": None, "val_samples": 32, "test_samples": 64,
+                   "patience": 4, "val_samples": 32, "test_samples": 64,
                    "rollout_trajectories": 2, "equivariance_transforms": 1,
                    "eval_batch_size": 32},
     ),

@@ -1,9 +1,9 @@
-"""One planned run -> a training config, and the task a backend executes for it.
+"""The task a backend executes for one planned run, and the state of a run directory.
 
-The config is built (and validated) in the driver; the task only sets the thread count and
-calls :func:`eqscale.train.loop.run_training`, which resumes from the run directory's
-checkpoint when one exists. Everything a task takes and returns is plain data, so it can cross
-process and machine boundaries (process pool, Ray).
+The config is built (and validated) in the driver (:func:`eqscale.study.plan.train_config`);
+the task only sets the thread count and calls :func:`eqscale.train.loop.run_training`, which
+resumes from the run directory's checkpoint when one exists. Everything a task takes and
+returns is plain data, so it can cross process and machine boundaries (process pool, Ray).
 """
 
 from __future__ import annotations
@@ -13,9 +13,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from eqscale.study.plan import RunSpec
-from eqscale.study.spec import StudySpec
 
 RUNS_DIR = "runs"
 SWEEP_ERROR = "sweep_error.json"  # a task that raised (crash, not a failed training)
@@ -30,26 +27,6 @@ class RunTask:
     data_dir: str
     run_dir: str
     threads: int
-
-
-def train_config(run: RunSpec, spec: StudySpec) -> Any:
-    """The :class:`eqscale.train.config.TrainConfig` of a planned run."""
-    from eqscale.train.config import make_config
-
-    length: dict[str, Any] = (
-        {"budget": run.budget} if run.kind == "compute" else {"steps": run.steps}
-    )
-    return make_config(
-        spec.train.preset,
-        **spec.train.overrides,
-        model=run.model,
-        size=run.size,
-        augment=run.augment,
-        train_subset=run.train_subset,
-        seed=spec.train.seed,
-        budget_convention=spec.train.budget_convention,
-        **length,
-    )
 
 
 def execute_run(task: RunTask) -> dict[str, Any]:

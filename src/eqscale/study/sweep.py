@@ -17,7 +17,7 @@ from typing import Any
 from eqscale.errors import EqscaleError
 from eqscale.study.backends import make_backend
 from eqscale.study.collect import collect_study
-from eqscale.study.plan import RunSpec, batch_size, plan_study, run_id
+from eqscale.study.plan import RunSpec, batch_size, plan_study, run_id, train_config
 from eqscale.study.runner import (
     SWEEP_ERROR,
     RunTask,
@@ -25,7 +25,6 @@ from eqscale.study.runner import (
     read_result,
     run_dir,
     run_state,
-    train_config,
     write_json_atomic,
 )
 from eqscale.study.spec import StudySpec, load_study
