@@ -48,6 +48,9 @@ def test_unknown_and_invalid_keys_are_named(tmp_path):
     d["train"]["overrides"] = {"steps": 5}
     with pytest.raises(EqscaleError, match="steps"):
         StudySpec.from_dict(d)
+    d["train"]["overrides"] = {"learning_rate": 1e-3}
+    with pytest.raises(EqscaleError, match="learning_rate"):
+        StudySpec.from_dict(d)
 
 
 def test_invalid_values_are_refused():

@@ -59,6 +59,13 @@ class TrainSpec:
                     "budget_convention", "device"):
             if key in self.overrides:
                 raise EqscaleError(f"train.overrides may not set {key!r}; the study plans it")
+        import dataclasses as dc
+
+        from eqscale.train.config import TrainConfig
+
+        unknown = sorted(set(self.overrides) - {f.name for f in dc.fields(TrainConfig)})
+        if unknown:
+            raise EqscaleError(f"train.overrides has unknown training config keys: {unknown}")
         if self.budget_convention not in ("nominal", "executed"):
             raise EqscaleError(f"unknown budget convention {self.budget_convention!r}")
 

@@ -92,10 +92,10 @@ def run_sweep(spec: StudySpec, study_dir: str | Path, data_dir: str | Path | Non
 
     study_dir = Path(study_dir)
     runs = plan_study(spec)
-    write_json_atomic(study_dir / "study.json", spec.to_dict())
     data = ensure_dataset(spec, Path(data_dir) if data_dir else study_dir / "data",
                           generate=data_dir is None, backend=backend, workers=workers,
                           ray_address=ray_address)
+    write_json_atomic(study_dir / "study.json", spec.to_dict())
     summary = SweepSummary()
     todo: list[RunTask] = []
     executor = make_backend(backend, workers=workers, threads=threads, ray_address=ray_address)
