@@ -11,8 +11,6 @@ from eqscale.study.plan import compute_steps, plan_study, run_id
 from eqscale.study.presets import PRESETS
 from eqscale.study.spec import ComputeStudy
 
-pytest.importorskip("eqscale.models.flops")
-
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_every_preset_plans_with_enough_steps(name):
