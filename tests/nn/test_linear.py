@@ -91,3 +91,11 @@ def test_scalar_paths_and_shapes(gen):
         layer(torch.zeros(7, 3, 16, dtype=F64))
     with pytest.raises(ValueError, match="expected s"):
         EquiLinear(2, 3, 4, 0)(mv.float())
+
+
+def test_fast_path_passes_gradcheck(gen):
+    from eqscale.nn.linear import equi_linear_component_major
+
+    xt = torch.randn(16, 3, 2, generator=gen, dtype=F64, requires_grad=True)
+    w = torch.randn(3, 2, 9, generator=gen, dtype=F64, requires_grad=True)
+    assert torch.autograd.gradcheck(equi_linear_component_major, (xt, w))

@@ -170,6 +170,15 @@ def e0_free_index(device: torch.device) -> torch.Tensor:
 
 
 @functools.cache
+def e0_free_mask(device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """``(16,)``: 1 on the blades without e0, 0 on the others."""
+    return torch.tensor([0.0 if 0 in b else 1.0 for b in BLADES], device=device, dtype=dtype)
+
+
+E0_FREE_SLICES: tuple[slice, ...] = (slice(0, 1), slice(2, 5), slice(8, 11), slice(14, 15))
+
+
+@functools.cache
 def component_signs(kind: str, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     """Per-component ``(16,)`` signs of the grade involutions: reverse, involute, conjugate."""
     if kind == "reverse":

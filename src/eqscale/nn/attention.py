@@ -73,36 +73,48 @@ class GeometricAttention(nn.Module):
         attend to key) -> ``(mv, s)`` of the input shapes. Queries with no allowed key output
         zeros (before the output projection)."""
         b, n_tok = mv.shape[:2]
-        mask, empty = self._prepare_mask(attn_mask, b, n_tok)
-        dist_scale = F.softplus(self.distance_scale).to(mv.dtype)
         if dense_enabled():
+            mask, empty = self._prepare_mask(attn_mask, b, n_tok)
+            dist_scale = F.softplus(self.distance_scale).to(mv.dtype)
             return self._forward_dense(mv, s, mask, empty, dist_scale)
+        out_mv, out_s = self.forward_component_major(
+            to_component_major(mv), s.reshape(b * n_tok, s.shape[-1]), (b, n_tok), attn_mask)
+        return from_component_major(out_mv, (b, n_tok)), out_s.view(b, n_tok, -1)
+
+    def forward_component_major(
+        self, xt: torch.Tensor, s: torch.Tensor, batch_tokens: tuple[int, int],
+        attn_mask: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Fast path on ``xt (16, B T, C)``, ``s (B T, S)`` -> ``(16, B T, C)``, ``(B T, S)``."""
+        b, n_tok = batch_tokens
+        mask, empty = self._prepare_mask(attn_mask, b, n_tok)
+        dist_scale = F.softplus(self.distance_scale).to(xt.dtype)
         h, c_h, s_h = self.num_heads, self.head_mv, self.head_s
-        ops, qkv_s = self.qkv.forward_component_major(to_component_major(mv),
-                                                      s.reshape(b * n_tok, s.shape[-1]))
+        ops, qkv_s = self.qkv.forward_component_major(xt, s)
         ops = ops.view(16, b, n_tok, 3, h, c_h)  # component-major q, k, v
 
         def per_head(t: torch.Tensor) -> torch.Tensor:
             """``(F, B, T, H, C_h)`` -> ``(B, H, T, F * C_h)``."""
             return t.permute(1, 3, 2, 0, 4).reshape(b, h, n_tok, -1)
 
-        idx = tables.e0_free_index(mv.device)
         q, k, v = ops.unbind(3)
         q_dist, _ = distance_features(q, component_axis=0)
         _, k_dist = distance_features(k, component_axis=0)
         q_s, k_s, v_s = (t.reshape(b, n_tok, h, s_h).transpose(1, 2)
                          for t in qkv_s.view(b, n_tok, 3, h * s_h).unbind(2))
-        query = torch.cat([per_head(q.index_select(0, idx)),
-                           per_head(q_dist * dist_scale[:, None]), q_s], dim=-1)
-        key = torch.cat([per_head(k.index_select(0, idx)), per_head(k_dist), k_s], dim=-1)
+        # features stacked component-major (slices, no gathers), then one permute per operand
+        q_feat = torch.cat([q[sl] for sl in tables.E0_FREE_SLICES]
+                           + [q_dist * dist_scale[:, None]], dim=0)
+        k_feat = torch.cat([k[sl] for sl in tables.E0_FREE_SLICES] + [k_dist], dim=0)
+        query = torch.cat([per_head(q_feat), q_s], dim=-1)
+        key = torch.cat([per_head(k_feat), k_s], dim=-1)
         value = torch.cat([per_head(v), v_s], dim=-1)
         out = self._attend(query, key, value, mask, empty)  # (B, H, T, 16 C_h + S_h)
         out_mv = out[..., : 16 * c_h].reshape(b, h, n_tok, 16, c_h).permute(3, 0, 2, 1, 4)
         out_mv, out_s = self.out.forward_component_major(
             out_mv.reshape(16, b * n_tok, h * c_h),
             out[..., 16 * c_h:].transpose(1, 2).reshape(b * n_tok, h * s_h))
-        out_s = s.new_zeros(b * n_tok, 0) if out_s is None else out_s
-        return from_component_major(out_mv, (b, n_tok)), out_s.view(b, n_tok, -1)
+        return out_mv, s.new_zeros(b * n_tok, 0) if out_s is None else out_s
 
     def _forward_dense(
         self, mv: torch.Tensor, s: torch.Tensor, mask: torch.Tensor | None,

@@ -31,14 +31,18 @@ class GeometricMLP(nn.Module):
             mv, s = self.bilinear(mv, s, reference)
             mv, s = self.gate(mv, s)
             return self.out(mv, s)
-        # fast path: one layout change in, one out (the gate is pointwise in either layout)
         lead = mv.shape[:-2]
-        xt, s = self.bilinear.forward_component_major(
+        xt, s = self.forward_component_major(
             to_component_major(mv), s.reshape(math.prod(lead), s.shape[-1]),
             self.bilinear.reference_scale(reference, lead))
-        xt = F.gelu(xt[:1]) * xt
-        xt, s = self.out.forward_component_major(xt, F.gelu(s))
         return from_component_major(xt, lead), s.view(*lead, -1)
+
+    def forward_component_major(self, xt: torch.Tensor, s: torch.Tensor,
+                                join_scale: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Fast path on ``xt (16, N, C)``, ``s (N, S)``, ``join_scale (N, 1)``."""
+        xt, s = self.bilinear.forward_component_major(xt, s, join_scale)
+        xt = F.gelu(xt[:1]) * xt  # the gate is pointwise in either layout
+        return self.out.forward_component_major(xt, F.gelu(s))
 
 
 class GATrBlock(nn.Module):
@@ -73,7 +77,18 @@ class GATrBlock(nn.Module):
             raise ValueError(f"expected s (B, T, {self.s_channels}), got {tuple(s.shape)}")
         if reference is None:
             reference = reference_multivector(mv, attn_mask)
-        h_mv, h_s = self.attention(*self.norm_attn(mv, s), attn_mask)
-        mv, s = mv + h_mv, s + h_s
-        h_mv, h_s = self.mlp(*self.norm_mlp(mv, s), reference)
-        return mv + h_mv, s + h_s
+        if dense_enabled():
+            h_mv, h_s = self.attention(*self.norm_attn(mv, s), attn_mask)
+            mv, s = mv + h_mv, s + h_s
+            h_mv, h_s = self.mlp(*self.norm_mlp(mv, s), reference)
+            return mv + h_mv, s + h_s
+        # fast path: the residual stream stays component-major (16, B T, C) inside the block
+        lead = mv.shape[:2]
+        xt, s = to_component_major(mv), s.reshape(math.prod(lead), self.s_channels)
+        h_mv, h_s = self.attention.forward_component_major(
+            *self.norm_attn.forward_component_major(xt, s), lead, attn_mask)
+        xt, s = xt + h_mv, s + h_s
+        h_mv, h_s = self.mlp.forward_component_major(
+            *self.norm_mlp.forward_component_major(xt, s),
+            self.mlp.bilinear.reference_scale(reference, lead))
+        return from_component_major(xt + h_mv, lead), (s + h_s).view(*lead, -1)

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from eqscale.ga import tables
 from eqscale.ga.products import inner_product
 
 
@@ -28,6 +29,16 @@ class EquiLayerNorm(nn.Module):
         if s.shape[-1]:
             s = F.layer_norm(s, s.shape[-1:], eps=1e-5)
         return mv, s
+
+    def forward_component_major(self, xt: torch.Tensor,
+                                s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The same on ``xt (16, N, C)``, ``s (N, S)``."""
+        mask = tables.e0_free_mask(xt.device, xt.dtype)[:, None, None]
+        sq = (xt.square() * mask).sum(0).mean(-1, keepdim=True)  # (N, 1)
+        xt = xt / torch.sqrt(sq + self.eps)
+        if s.shape[-1]:
+            s = F.layer_norm(s, s.shape[-1:], eps=1e-5)
+        return xt, s
 
 
 class ScalarGatedGELU(nn.Module):

@@ -41,19 +41,27 @@ def basis_maps(device: torch.device, dtype: torch.dtype) -> torch.Tensor:
 
 
 @functools.cache
-def _fast_indices(device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
-                                                 torch.Tensor]:
-    """Grade of each component, the e0-free sources, their e0 targets and the sources' grades."""
-    grade = torch.tensor(tables.GRADES, device=device)
-    src, dst = [], []
-    for i, blade in enumerate(tables.BLADES):
-        if 0 not in blade and len(blade) < 4:
-            sign, target = tables.blade_product((0,), blade)
+def _e0_blocks() -> tuple[tuple[int, slice, slice], ...]:
+    """``(k, source, target)`` per grade k = 0..3: the e0-free grade-k components (contiguous in
+    the basis order) and the components ``e0 e_source`` they map to (contiguous, sign +1)."""
+    blocks = []
+    for k in range(4):
+        sources = [i for i in range(*tables.GRADE_SLICES[k].indices(16))
+                   if 0 not in tables.BLADES[i]]
+        targets = []
+        for i in sources:
+            sign, blade = tables.blade_product((0,), tables.BLADES[i])
             assert sign == 1  # e0 leads every blade it joins, so no reordering sign
-            src.append(i)
-            dst.append(tables.INDEX[target])
-    src_t, dst_t = torch.tensor(src, device=device), torch.tensor(dst, device=device)
-    return grade, src_t, dst_t, grade[src_t]
+            targets.append(tables.INDEX[blade])
+        assert sources == list(range(sources[0], sources[-1] + 1))
+        assert targets == list(range(targets[0], targets[-1] + 1))
+        blocks.append((k, slice(sources[0], sources[-1] + 1), slice(targets[0], targets[-1] + 1)))
+    return tuple(blocks)
+
+
+@functools.cache
+def _grade_index(device: torch.device) -> torch.Tensor:
+    return torch.tensor(tables.GRADES, device=device)
 
 
 def equi_linear_dense(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -75,14 +83,71 @@ def from_component_major(xt: torch.Tensor, lead: tuple[int, ...]) -> torch.Tenso
     return xt.reshape(16, -1).t().contiguous().view(*lead, xt.shape[-1], 16)
 
 
+def _autocast_dtype(device_type: str) -> torch.dtype | None:
+    """The active autocast dtype for this device type, or None (torch >= 2.4 API, with the
+    older per-device functions as fallback)."""
+    if hasattr(torch, "get_autocast_dtype"):
+        if torch.is_autocast_enabled(device_type):
+            return torch.get_autocast_dtype(device_type)
+        return None
+    if device_type == "cpu":
+        return torch.get_autocast_cpu_dtype() if torch.is_autocast_cpu_enabled() else None
+    return torch.get_autocast_gpu_dtype() if torch.is_autocast_enabled() else None
+
+
+class _EquiLinearComponentMajor(torch.autograd.Function):
+    """Grade-wise equivariant linear map with a hand-written backward.
+
+    Forward: one batched matmul over the 16 components (component c uses its grade's weights),
+    plus, per grade k = 0..3, one matmul of the contiguous e0-free grade-k components into their
+    ``e0``-multiplied partners. Backward mirrors it with the transposed weights, and reduces
+    the weight gradients per grade; nothing is gathered or scattered.
+    """
+
+    @staticmethod
+    def forward(ctx, xt: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        dtype = _autocast_dtype(xt.device.type) or xt.dtype  # matmuls in autocast's dtype
+        ctx.input_dtypes = (xt.dtype, weight.dtype)
+        xt, weight = xt.to(dtype).contiguous(), weight.to(dtype)
+        with torch.autocast(xt.device.type, enabled=False):
+            n, c_in, c_out = xt.shape[1], xt.shape[2], weight.shape[0]
+            w_proj = weight.index_select(2, _grade_index(xt.device)).permute(2, 1, 0)
+            out = torch.bmm(xt, w_proj)  # (16, N, C_out): the grade projections
+            for k, src, dst in _e0_blocks():  # the e0 maps
+                out[dst] += (xt[src].reshape(-1, c_in) @ weight[:, :, 5 + k].t()).view(
+                    -1, n, c_out)
+        ctx.save_for_backward(xt, weight)
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        xt, weight = ctx.saved_tensors
+        g = grad.to(xt.dtype).contiguous()
+        n, c_in, c_out = xt.shape[1], xt.shape[2], weight.shape[0]
+        grad_x = grad_w = None
+        with torch.autocast(xt.device.type, enabled=False):
+            if ctx.needs_input_grad[0]:
+                w_proj = weight.index_select(2, _grade_index(xt.device)).permute(2, 0, 1)
+                grad_x = torch.bmm(g, w_proj)  # (16, N, C_in)
+                for k, src, dst in _e0_blocks():
+                    grad_x[src] += (g[dst].reshape(-1, c_out) @ weight[:, :, 5 + k]).view(
+                        -1, n, c_in)
+                grad_x = grad_x.to(ctx.input_dtypes[0])
+            if ctx.needs_input_grad[1]:
+                per_component = torch.bmm(g.transpose(1, 2), xt)  # (16, C_out, C_in)
+                grad_w = weight.new_empty(weight.shape)
+                for k, sl in enumerate(tables.GRADE_SLICES):
+                    grad_w[:, :, k] = per_component[sl].sum(0)
+                for k, src, dst in _e0_blocks():
+                    grad_w[:, :, 5 + k] = g[dst].reshape(-1, c_out).t() @ xt[src].reshape(-1, c_in)
+                grad_w = grad_w.to(ctx.input_dtypes[1])
+        return grad_x, grad_w
+
+
 def equi_linear_component_major(xt: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """Grade-wise fast path on ``xt (16, N, C_in)`` -> ``(16, N, C_out)``."""
-    grade, src, dst, src_grade = _fast_indices(xt.device)
-    w_proj = weight[:, :, grade].permute(2, 1, 0).contiguous()  # (16, C_in, C_out)
-    w_e0 = weight[:, :, 5 + src_grade].permute(2, 1, 0).contiguous()  # (8, C_in, C_out)
-    out = torch.bmm(xt, w_proj)  # the grade projections
-    out.index_add_(0, dst, torch.bmm(xt.index_select(0, src), w_e0))  # the e0 maps
-    return out
+    return _EquiLinearComponentMajor.apply(xt, weight)
 
 
 def equi_linear_fast(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
