@@ -30,7 +30,7 @@ def read_result(run_dir: Path) -> dict:
 def cli_env() -> dict[str, str]:
     """Environment for eqscale subprocesses: one thread each (bitwise-reproducible, polite)."""
     env = dict(os.environ)
-    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONFAULTHANDLER="1")
     env["PYTHONPATH"] = str(REPO_ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
     return env
 

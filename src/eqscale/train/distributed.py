@@ -97,3 +97,11 @@ def broadcast_value(value: float, ctx: DistContext, device: torch.device) -> flo
     t = torch.tensor([value], dtype=torch.float64, device=device)
     dist.broadcast(t, src=0)
     return float(t.item())
+
+
+def barrier(ctx: DistContext) -> None:
+    """Wait until every rank gets here."""
+    if ctx.enabled:
+        import torch.distributed as dist
+
+        dist.barrier()

@@ -59,7 +59,11 @@ def run_training(config: TrainConfig, data_dir: str | Path, out_dir: str | Path,
     device = dist_utils.resolve_device(config.device, ctx)
     dist_utils.init(ctx, device)
     try:
-        return Trainer(config, Path(data_dir), Path(out_dir), ctx, device, quiet).run()
+        result = Trainer(config, Path(data_dir), Path(out_dir), ctx, device, quiet).run()
+        # Every rank finishes its collectives before any tears the group down (Gloo aborts a
+        # process whose peer closed the connection mid-operation).
+        dist_utils.barrier(ctx)
+        return result
     finally:
         dist_utils.shutdown(ctx)
 
@@ -123,9 +127,8 @@ class Trainer:
         t_start = time.monotonic()
         self.train_ds = open_split(self.data_dir, "train", cfg.train_subset)
         self.val_ds = open_split(self.data_dir, "val")
-        info = self.train_ds
-        self.faces_per_object = info.faces_per_object
-        self.cost = sample_cost(cfg.model, cfg.size, info.mean_objects, info.faces_per_object)
+        fpo, mean_objects = self.train_ds.faces_per_object, self.train_ds.mean_objects
+        self.cost = sample_cost(cfg.model, cfg.size, mean_objects, fpo)
         if cfg.steps is not None:
             self.planned_steps = cfg.steps
         else:
@@ -135,7 +138,7 @@ class Trainer:
         from eqscale.models import build_model
 
         torch.manual_seed(cfg.seed)
-        self.model = build_model(cfg.model, cfg.size, info.faces_per_object).to(self.device)
+        self.model = build_model(cfg.model, cfg.size, fpo).to(self.device)
         self.n_params = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
         self.optimizer = make_optimizer(self.model, cfg)
         self.scheduler = make_scheduler(self.optimizer, self.planned_steps, cfg.warmup_fraction,
@@ -150,8 +153,8 @@ class Trainer:
             self.out.mkdir(parents=True, exist_ok=True)
             atomic_write_json(self.out / "config.json", {
                 "config": cfg.to_dict(), "data": str(self.data_dir),
-                "planned_steps": self.planned_steps, "faces_per_object": info.faces_per_object,
-                "mean_objects": info.mean_objects, "N": self.n_params,
+                "planned_steps": self.planned_steps, "faces_per_object": fpo,
+                "mean_objects": mean_objects, "N": self.n_params,
                 "world_size": self.ctx.world_size,
             })
         last = self.ckpt_dir / "last.pt"
