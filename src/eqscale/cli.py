@@ -40,7 +40,7 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", choices=["local", "ray"], default="local")
     p.add_argument("--ray-address", default=None, help="Ray cluster address (default: local)")
     p.set_defaults(
-        run=lambda a: _call(
+        handler=lambda a: _call(
             "eqscale.data.generate:generate_dataset",
             out=a.out,
             n_train=a.train,
@@ -60,7 +60,9 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
 def _add_inspect(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("inspect", help="validate a dataset and print a summary")
     p.add_argument("path", help="dataset directory")
-    p.set_defaults(run=lambda a: print(_call("eqscale.data.inspect:inspect_dataset", path=a.path)))
+    p.set_defaults(
+        handler=lambda a: print(_call("eqscale.data.inspect:inspect_dataset", path=a.path))
+    )
 
 
 def _add_render(sub: argparse._SubParsersAction) -> None:
@@ -70,7 +72,7 @@ def _add_render(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--index", type=int, default=0, help="trajectory index within the split")
     p.add_argument("--out", required=True, help="output PNG file")
     p.set_defaults(
-        run=lambda a: _call(
+        handler=lambda a: _call(
             "eqscale.data.render:render_trajectory",
             path=a.path,
             split=a.split,
@@ -105,7 +107,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda if available)")
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(
-        run=lambda a: _call(
+        handler=lambda a: _call(
             "eqscale.train.cli_entry:train_from_cli",
             model=a.model,
             size=a.size,
@@ -128,15 +130,15 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="loss, rollout and equivariance error of a run")
-    p.add_argument("--run", required=True, help="run directory")
+    p.add_argument("--run", dest="run_dir", required=True, help="run directory")
     p.add_argument("--data", required=True, help="dataset directory")
     p.add_argument("--split", default="test", choices=["train", "val", "test"])
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--device", default=None)
     p.set_defaults(
-        run=lambda a: _call(
+        handler=lambda a: _call(
             "eqscale.train.evaluate:evaluate_from_cli",
-            run=a.run,
+            run=a.run_dir,
             data=a.data,
             split=a.split,
             as_json=a.json,
@@ -158,7 +160,7 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=1, help="parallel runs for the local backend")
     p.add_argument("--ray-address", default=None, help="Ray cluster address (default: local)")
     p.set_defaults(
-        run=lambda a: _call(
+        handler=lambda a: _call(
             "eqscale.study.sweep:sweep_from_cli",
             action=a.action,
             study=a.study,
@@ -178,7 +180,7 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(
-        run=lambda a: _call(
+        handler=lambda a: _call(
             "eqscale.scaling.analysis:fit_from_cli",
             runs=a.runs,
             out=a.out,
@@ -195,7 +197,7 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bootstrap", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(
-        run=lambda a: _call(
+        handler=lambda a: _call(
             "eqscale.scaling.report:report_from_cli",
             runs=a.runs,
             out=a.out,
@@ -217,7 +219,7 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
         "models": "eqscale.models.bench:bench_models",
     }
     p.set_defaults(
-        run=lambda a: _call(targets[a.what], out=a.out, quick=a.quick, device=a.device)
+        handler=lambda a: _call(targets[a.what], out=a.out, quick=a.quick, device=a.device)
     )
 
 
@@ -227,7 +229,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", default="demo", help="study preset (tiny for a smoke test)")
     p.add_argument("--workers", type=int, default=None, help="parallel processes (default: cores)")
     p.set_defaults(
-        run=lambda a: _call(
+        handler=lambda a: _call(
             "eqscale.study.demo:run_demo", out=a.out, preset=a.preset, workers=a.workers
         )
     )
@@ -251,7 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        args.run(args)
+        args.handler(args)
     except EqscaleError as exc:
         print(f"eqscale: error: {exc}", file=sys.stderr)
         return 2
