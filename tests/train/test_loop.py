@@ -52,7 +52,12 @@ def test_a_run_writes_every_field_of_the_run_directory(tiny_dataset, tmp_path, c
 
 def test_budget_buys_floor_of_budget_over_step_cost(tiny_dataset, tmp_path):
     train = open_split(tiny_dataset, "train")
-    cost = sample_cost("transformer", 0, train.mean_objects, train.faces_per_object)
+    cost = sample_cost("transformer", 0, train.mean_objects, train.faces_per_object,
+                       slots=train.object_slots)
+    # Executed FLOPs charge the padded object slots the model runs on; nominal the real objects.
+    assert train.object_slots == 10 and train.mean_objects < train.object_slots
+    assert cost.executed > sample_cost("transformer", 0, train.mean_objects,
+                                       train.faces_per_object).executed
     cfg = tiny(model="transformer", budget=cost.nominal * 4 * 5.5, batch_size=4, eval_every=100)
     result = run_training(cfg, tiny_dataset, tmp_path / "run", quiet=True)
     assert result["steps"] == 5 and result["budget"] == cfg.budget

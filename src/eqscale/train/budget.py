@@ -3,7 +3,10 @@
 A budget C in one convention buys ``floor(C / (flops_per_sample * batch_size))`` optimiser
 steps, where ``flops_per_sample`` is the forward + backward cost of one training sample from
 :func:`eqscale.models.flops.flops_per_sample` (SPEC 5). Per-sample cost depends on the scene's
-object count; we use the dataset's mean objects per scene, so the budget is met on average.
+object count. The nominal count charges the real objects (the dataset's mean per scene, so a
+budget is met on average): it is what the task needs, whatever the implementation. The executed
+count charges every object slot the model really runs on, padding included (batches are padded
+to the dataset's K slots), because that is what the hardware computes.
 """
 
 from __future__ import annotations
@@ -29,12 +32,19 @@ class SampleCost:
         raise EqscaleError(f"unknown budget convention {convention!r}")
 
 
-def sample_cost(model: str, size: int, mean_objects: float, faces_per_object: int) -> SampleCost:
-    """Per-sample training FLOPs of ``model`` at ``size`` for scenes of ``mean_objects``."""
+def sample_cost(model: str, size: int, mean_objects: float, faces_per_object: int,
+                slots: int | None = None) -> SampleCost:
+    """Per-sample training FLOPs of ``model`` at ``size``.
+
+    Nominal FLOPs for scenes of ``mean_objects`` real objects; executed FLOPs for the ``slots``
+    object slots a padded batch runs on (``None``: no padding, slots = ``mean_objects``).
+    """
     from eqscale.models.flops import flops_per_sample
 
-    count = flops_per_sample(model, size, mean_objects, faces_per_object)
-    return SampleCost(nominal=float(count.nominal), executed=float(count.executed))
+    nominal = flops_per_sample(model, size, mean_objects, faces_per_object).nominal
+    padded = mean_objects if slots is None else slots
+    executed = flops_per_sample(model, size, padded, faces_per_object).executed
+    return SampleCost(nominal=float(nominal), executed=float(executed))
 
 
 def steps_for_budget(budget: float, flops_per_sample: float, batch_size: int) -> int:

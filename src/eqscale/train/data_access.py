@@ -30,6 +30,7 @@ class SplitData:
         self.faces_per_object = int(self.dataset.faces_per_object)
         mask = self.dataset.arrays.array("mask")[np.asarray(self.dataset.trajectories)]
         self.mean_objects = float(mask.sum(axis=1).mean()) if len(mask) else 0.0
+        self.object_slots = int(mask.shape[1])  # K: every batch is padded to this many objects
 
     def __len__(self) -> int:
         return len(self.dataset)

@@ -128,7 +128,8 @@ class Trainer:
         self.train_ds = open_split(self.data_dir, "train", cfg.train_subset)
         self.val_ds = open_split(self.data_dir, "val")
         fpo, mean_objects = self.train_ds.faces_per_object, self.train_ds.mean_objects
-        self.cost = sample_cost(cfg.model, cfg.size, mean_objects, fpo)
+        self.cost = sample_cost(cfg.model, cfg.size, mean_objects, fpo,
+                                slots=self.train_ds.object_slots)
         if cfg.steps is not None:
             self.planned_steps = cfg.steps
         else:
