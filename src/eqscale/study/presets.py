@@ -35,7 +35,7 @@ TINY = StudySpec(
 # A 2-core laptop: the whole demo (data, both studies, fits, report) in about 10 minutes.
 # 8 faces per object and batch 8 keep a GATr step near 0.1-0.6 s on one core. Four budgets
 # (the offset frontier fit needs four) over a factor 4, 3-4 sizes per IsoFLOP grid, each run
-# 20..1500 steps; four training-set sizes (the offset data-scaling fit needs four). Small:
+# 20..6000 steps; four training-set sizes (the offset data-scaling fit needs four). Small:
 # every fit gets enough points, but at this scale the smallest sizes often win every budget,
 # leaving the IsoFLOP grids without an interior minimum.
 DEMO = StudySpec(
@@ -51,7 +51,7 @@ DEMO = StudySpec(
     ),
     compute=ComputeStudy(budgets=(1.1e11, 1.8e11, 2.8e11, 4.5e11),
                          sizes={"gatr": (0, 1, 2, 3, 4), "transformer": (0, 1, 2, 3, 4, 5)},
-                         min_steps=20, max_steps=1500),
+                         min_steps=20, max_steps=6000),
     data_study=DataStudy(train_sizes=(16, 40, 100, 256), size=0, steps=250),
     bootstrap=100,
 )
