@@ -22,8 +22,9 @@ def test_presets_round_trip_through_json(name, tmp_path):
 def test_paper_preset_is_reference_scale():
     paper = PRESETS["paper"]
     assert paper.data.n_train == 400_000
-    assert min(paper.compute.budgets) == pytest.approx(1e16)
-    assert max(paper.compute.budgets) >= 1e18
+    # The reference study's budgets span about 1e16 to 1e19 FLOPs.
+    assert 1e16 <= min(paper.compute.budgets) <= 3e16
+    assert max(paper.compute.budgets) == pytest.approx(1e19)
 
 
 def test_unknown_study_name_or_file_is_refused(tmp_path):

@@ -69,21 +69,21 @@ CPU = StudySpec(
     data_study=DataStudy(train_sizes=(50, 150, 500, 2000), size=2, steps=3000),
 )
 
-# The reference study's scale (Brehmer et al.): ~4e5 trajectories, budgets from 1e16 FLOPs. The
-# top budget is 2e18, not 1e19: above it the largest transformer of the size schedule (size 7,
-# 2e8 parameters) would be the only one under a million steps, too few sizes for a grid.
+# The reference study's scale (Brehmer et al.): ~4e5 trajectories, budgets from about 1e16 to
+# 1e19 FLOPs. Batch 128 and a window of 1e3..2e6 steps give every budget an IsoFLOP grid of at
+# least three sizes per model (at 1e19 the transformer grid is sizes 5-7, up to 2e8 parameters).
 PAPER = StudySpec(
     name="paper",
-    description="reference-scale study: 4e5 trajectories, 1e16..2e18 FLOPs, a GPU cluster",
+    description="reference-scale study: 4e5 trajectories, 2e16..1e19 FLOPs, a GPU cluster",
     data=DataSpec(n_train=400_000, n_val=2000, n_test=4000, faces_per_object=64,
                   shard_size=1024),
-    train=TrainSpec(preset="demo", overrides={"batch_size": 64, "eval_every": 1000,
+    train=TrainSpec(preset="demo", overrides={"batch_size": 128, "eval_every": 1000,
                                              "checkpoint_every": 1000, "patience": 10,
                                              "val_samples": 4096, "test_samples": None,
                                              "rollout_trajectories": 64}),
-    compute=ComputeStudy(budgets=_geometric(1e16, 2e18, 7),
+    compute=ComputeStudy(budgets=_geometric(2e16, 1e19, 7),
                          sizes={"gatr": (2, 3, 4, 5, 6, 7), "transformer": (3, 4, 5, 6, 7)},
-                         min_steps=1000, max_steps=1_000_000),
+                         min_steps=1000, max_steps=2_000_000),
     data_study=DataStudy(train_sizes=(1000, 4000, 16_000, 64_000, 400_000), size=4,
                          steps=100_000),
 )
