@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from eqscale import atomic
 from eqscale.errors import DatasetError
 
 FORMAT_VERSION = 1
@@ -51,9 +52,8 @@ def sha256_file(path: Path) -> str:
 
 
 def write_json_atomic(path: Path, content: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(content, indent=1) + "\n")
-    os.replace(tmp, path)
+    """Write ``content`` as JSON (indent 1), atomically (:mod:`eqscale.atomic`)."""
+    atomic.write_json_atomic(path, content, indent=1)
 
 
 def shard_name(index: int) -> str:

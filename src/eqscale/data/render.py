@@ -6,11 +6,11 @@ square patch of the stored floor plane (so rotated datasets render correctly too
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
+from eqscale.atomic import atomic_path
 from eqscale.data.format import SPLITS, SplitArrays, read_manifest
 from eqscale.data.tokens import TokenMeshes, object_statics, posed_vertices
 from eqscale.errors import EqscaleError
@@ -80,9 +80,9 @@ def render_trajectory(path: str | Path, split: str, index: int, out: str | Path)
     fig.suptitle(f"{Path(path).name} {split}[{index}], seed {int(traj['seed'])}: {legend}",
                  fontsize=9)
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
-    os.replace(tmp, out)
+    try:
+        with atomic_path(out) as tmp:
+            fig.savefig(tmp, format="png", dpi=110)
+    finally:
+        plt.close(fig)
     return out

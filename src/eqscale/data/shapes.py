@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from eqscale.atomic import atomic_path, write_text_atomic
 from eqscale.data.meshes import PROCEDURAL_SHAPES, procedural_mesh
 from eqscale.errors import EqscaleError
 
@@ -82,9 +83,7 @@ def _write_obj(path: Path, parts: list[tuple[np.ndarray, np.ndarray]]) -> None:
         lines += [f"v {x:.8f} {y:.8f} {z:.8f}" for x, y, z in verts]
         lines += [f"f {a + offset} {b + offset} {c + offset}" for a, b, c in faces]
         offset += len(verts)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, "\n".join(lines) + "\n")
 
 
 def read_obj_vertices(path: str | Path) -> np.ndarray:
@@ -133,16 +132,16 @@ def convex_decomposition(name: str, mesh) -> Path:
         _write_obj(path, [(mesh.vertices, mesh.faces)])
         return path
     tag = f"{os.getpid()}"
-    src, dst, log = (folder / f".{name}.{tag}.{ext}" for ext in ("in.obj", "out.obj", "log"))
+    src, log = (folder / f".{name}.{tag}.{ext}" for ext in ("in.obj", "log"))
     try:
         _write_obj(src, [(mesh.vertices, mesh.faces)])
-        with _quiet_stdout():
-            pybullet.vhacd(str(src), str(dst), str(log), **params)
-        if not dst.exists() or "o " not in dst.read_text():
-            raise RuntimeError(f"V-HACD produced no convex parts for {name}")
-        os.replace(dst, path)
+        with atomic_path(path, suffix=".out.obj") as dst:
+            with _quiet_stdout():
+                pybullet.vhacd(str(src), str(dst), str(log), **params)
+            if not dst.exists() or "o " not in dst.read_text():
+                raise RuntimeError(f"V-HACD produced no convex parts for {name}")
     finally:
-        for tmp in (src, dst, log):
+        for tmp in (src, log):
             tmp.unlink(missing_ok=True)
     return path
 

@@ -9,16 +9,14 @@ in float32.
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
 from torch import Tensor
 
+from eqscale import atomic
 from eqscale.errors import EqscaleError
 from eqscale.models.flops import flops_per_sample
 from eqscale.models.loss import task_loss
@@ -164,17 +162,8 @@ def format_table(result: dict) -> str:
 
 
 def write_json_atomic(path: str | os.PathLike, data: dict) -> None:
-    """Write JSON to a temp file in the same folder, then rename it into place."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``data`` as indented JSON, atomically (:mod:`eqscale.atomic`)."""
+    atomic.write_json_atomic(path, data, indent=2)
 
 
 def bench_models(out: str | None = None, quick: bool = False, device: str | None = None) -> dict:

@@ -7,16 +7,13 @@ minimum over the repeats (the run least disturbed by other processes; medians ar
 
 from __future__ import annotations
 
-import json
-import os
 import statistics
-import tempfile
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import torch
 
+from eqscale.atomic import write_json_atomic
 from eqscale.errors import EqscaleError
 from eqscale.ga.products import use_dense
 from eqscale.nn.block import GATrBlock
@@ -95,18 +92,6 @@ def run_bench(config: BenchConfig, device: torch.device) -> dict:
     }
 
 
-def _write_json_atomic(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _thread_counts(device: torch.device) -> list[int]:
     """The process's thread count, and on a multi-threaded CPU also one thread: small kernels
     (the fast path has many) suffer most when other processes compete for the cores."""
@@ -141,5 +126,5 @@ def bench_ga(out: str | None = None, quick: bool = False, device: str | None = N
               f"{run['dense_seconds']:38.4f} s | {run['speedup']:6.2f}x")
     print(f"  speed-up: {result['speedup']:.2f}x at {result['threads']} threads")
     if out is not None:
-        _write_json_atomic(Path(out), result)
+        write_json_atomic(out, result, indent=2)
     return result

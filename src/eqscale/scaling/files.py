@@ -1,31 +1,17 @@
-"""Atomic writes: a temp file in the target folder, then ``os.replace``; never half-visible."""
+"""JSON-safe conversion and the scaling layer's atomic writes (built on :mod:`eqscale.atomic`)."""
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from eqscale import atomic
+from eqscale.atomic import write_bytes_atomic
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+__all__ = ["to_json_safe", "write_bytes_atomic", "write_json_atomic"]
 
 
 def to_json_safe(obj: Any) -> Any:
@@ -42,5 +28,4 @@ def to_json_safe(obj: Any) -> Any:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    text = json.dumps(to_json_safe(data), indent=1, allow_nan=False)
-    write_bytes_atomic(Path(path), (text + "\n").encode())
+    atomic.write_json_atomic(path, to_json_safe(data), indent=1, allow_nan=False)

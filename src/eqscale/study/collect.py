@@ -11,10 +11,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from eqscale.atomic import write_text_atomic
 from eqscale.study.plan import RunSpec, run_id
 from eqscale.study.runner import read_result, run_dir
 from eqscale.study.spec import StudySpec
@@ -62,10 +62,7 @@ def write_runs_csv(rows: list[dict[str, str]], path: Path) -> Path:
     writer = csv.DictWriter(buf, fieldnames=columns, restval="", lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(buf.getvalue())
-    os.replace(tmp, path)
+    write_text_atomic(path, buf.getvalue())
     return path
 
 

@@ -9,10 +9,11 @@ returns is plain data, so it can cross process and machine boundaries (process p
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from eqscale import atomic
 
 RUNS_DIR = "runs"
 SWEEP_ERROR = "sweep_error.json"  # a task that raised (crash, not a failed training)
@@ -65,7 +66,5 @@ def run_state(path: Path) -> str:
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    """Write ``obj`` as sorted, indented JSON, atomically (:mod:`eqscale.atomic`)."""
+    atomic.write_json_atomic(path, obj, indent=2, sort_keys=True)
