@@ -52,7 +52,10 @@ DEMO = StudySpec(
     compute=ComputeStudy(budgets=(1.1e11, 1.8e11, 2.8e11, 4.5e11),
                          sizes={"gatr": (0, 1, 2, 3, 4), "transformer": (0, 1, 2, 3, 4, 5)},
                          min_steps=20, max_steps=6000),
-    data_study=DataStudy(train_sizes=(16, 40, 100, 256), size=0, steps=250),
+    # 600 steps with early stopping: 13 epochs of the smallest training set, about a fifth of
+    # one of the largest, so training-set size can matter (250 steps left every size under one
+    # epoch's worth of learning and the data study measured nothing).
+    data_study=DataStudy(train_sizes=(16, 40, 100, 256), size=0, steps=600),
     bootstrap=100,
 )
 
