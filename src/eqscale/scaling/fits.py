@@ -26,6 +26,13 @@ _GRID_A = np.arange(0.0, 30.0, 5.0)
 _GRID_B = np.arange(0.0, 30.0, 5.0)
 _N_LBFGS_STARTS = 12
 
+# Plausible range of a scaling exponent. Fits are bounded to it (alpha, beta in [0, 3];
+# |exponent| <= 3 for the offset power law): with few points an unbounded optimiser runs off to
+# exponents like 35 with A = 1e37, which fit the points but mean nothing. An estimate that ends
+# on a bound is listed in the fit's ``at_bound`` so callers can say it is not identified.
+EXPONENT_BOUND = 3.0
+_BOUND_TOL = 1e-3
+
 
 @dataclass(frozen=True)
 class PowerLawFit:
@@ -38,6 +45,7 @@ class PowerLawFit:
     offset: bool = False
     n_points: int = 0
     rms_log_residual: float = 0.0
+    at_bound: tuple[str, ...] = ()  # params whose estimate ended on the optimiser's bound
 
     def predict(self, x: np.ndarray | float) -> np.ndarray:
         return self.E + self.A * np.asarray(x, dtype=float) ** self.exponent
@@ -61,6 +69,7 @@ class ParametricFit:
     objective: float
     n_points: int
     converged_starts: int
+    at_bound: tuple[str, ...] = ()  # params whose estimate ended on the optimiser's bound
 
     def predict(self, N: np.ndarray | float, D: np.ndarray | float) -> np.ndarray:
         N = np.asarray(N, dtype=float)
@@ -132,13 +141,17 @@ def _fit_offset_power_law(lx: np.ndarray, ly: np.ndarray, y: np.ndarray,
         return np.stack([w_e, w_t, w_t * (lx - lx0)], axis=1)
 
     sign = -1.0 if k_pure < 0 else 1.0
+    kb = EXPONENT_BOUND
+    lower, upper = [-np.inf, -np.inf, -kb], [np.inf, np.inf, kb]
     best = None
     for frac, k0 in itertools.product((1e-3, 0.5, 0.9), (k_pure, 2.0 * k_pure, sign * 1.0)):
+        k0 = float(np.clip(k0, -0.99 * kb, 0.99 * kb))
         e0 = float(np.log(frac * y.min()))
         rest = np.maximum(y - np.exp(e0), 1e-12 * y.max())
         a0 = float(np.mean(np.log(rest) - k0 * (lx - lx0)))
-        res = least_squares(residuals, [e0, a0, k0], jac=jacobian, method="lm",
-                            xtol=1e-14, ftol=1e-14, gtol=1e-14, max_nfev=5000)
+        res = least_squares(residuals, [e0, a0, k0], jac=jacobian, method="trf",
+                            bounds=(lower, upper), xtol=1e-14, ftol=1e-14, gtol=1e-14,
+                            max_nfev=5000)
         finite = np.all(np.isfinite(res.x)) and max(res.x[0], res.x[1] - res.x[2] * lx0) < 700
         if res.success and finite and (best is None or res.cost < best.cost):
             best = res
@@ -146,8 +159,9 @@ def _fit_offset_power_law(lx: np.ndarray, ly: np.ndarray, y: np.ndarray,
         raise FitError("offset power-law fit did not converge from any start")
     e, a, k = best.x
     rms = float(np.sqrt(2.0 * best.cost / ly.size))
+    at_bound = ("exponent",) if abs(abs(k) - kb) < _BOUND_TOL else ()
     return PowerLawFit(A=float(np.exp(a - k * lx0)), exponent=float(k), E=float(np.exp(e)),
-                       offset=True, n_points=ly.size, rms_log_residual=rms)
+                       offset=True, n_points=ly.size, rms_log_residual=rms, at_bound=at_bound)
 
 
 # --- parametric L(N, D) -----------------------------------------------------------------------
@@ -214,13 +228,21 @@ def fit_parametric(N, D, L, delta: float = HUBER_DELTA,
         chosen.insert(0, np.array([np.log(s["A"]), np.log(s["B"]), np.log(max(s["E"], 1e-12)),
                                    s["alpha"], s["beta"]]))
     best, converged = None, 0
+    kb = EXPONENT_BOUND
+    bounds = [(None, None)] * 3 + [(0.0, kb)] * 2
     for x0 in chosen:
+        x0 = np.array(x0, dtype=float)
+        x0[3:] = np.clip(x0[3:], 0.0, kb)
         res = minimize(_parametric_objective, x0, args=(lN, lD, lL, delta), jac=True,
-                       method="L-BFGS-B",
+                       method="L-BFGS-B", bounds=bounds,
                        options={"maxiter": 10000, "ftol": 1e-12, "gtol": 1e-7, "maxcor": 20})
         # E, A, B = exp(e, a, b) must be representable: a run-away start is not a fit
         finite = np.all(np.isfinite(res.x)) and np.max(res.x[:3]) < 700.0
-        ok = finite and (res.success or np.max(np.abs(res.jac)) < 1e-5)
+        # the projected gradient: a component pushing past a bound is not a failure to converge
+        g = np.asarray(res.jac, dtype=float).copy()
+        g[3:][(res.x[3:] <= _BOUND_TOL) & (g[3:] > 0)] = 0.0
+        g[3:][(res.x[3:] >= kb - _BOUND_TOL) & (g[3:] < 0)] = 0.0
+        ok = finite and (res.success or np.max(np.abs(g)) < 1e-5)
         if not ok:
             continue
         converged += 1
@@ -229,6 +251,8 @@ def fit_parametric(N, D, L, delta: float = HUBER_DELTA,
     if best is None:
         raise FitError("L(N, D) fit did not converge from any start")
     a, b, e, alpha, beta = best.x
+    at_bound = tuple(name for name, v in (("alpha", alpha), ("beta", beta))
+                     if v <= _BOUND_TOL or v >= kb - _BOUND_TOL)
     return ParametricFit(E=float(np.exp(e)), A=float(np.exp(a)), B=float(np.exp(b)),
                          alpha=float(alpha), beta=float(beta), objective=float(best.fun * delta),
-                         n_points=int(N.size), converged_starts=converged)
+                         n_points=int(N.size), converged_starts=converged, at_bound=at_bound)
