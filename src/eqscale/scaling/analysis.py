@@ -29,11 +29,17 @@ from eqscale.scaling.compute import (
     pareto_points,
 )
 from eqscale.scaling.files import write_json_atomic
-from eqscale.scaling.fits import ParametricFit, PowerLawFit, fit_parametric, fit_power_law
+from eqscale.scaling.fits import (
+    EXPONENT_BOUND,
+    ParametricFit,
+    PowerLawFit,
+    fit_parametric,
+    fit_power_law,
+)
 from eqscale.scaling.runtable import BASELINE, EQUIVARIANT, RunTable, load_runs
 
 FitResult = dict[str, Any]
-FITS_FORMAT = "eqscale-fits-1"  # bump when the layout of fits.json changes
+FITS_FORMAT = "eqscale-fits-2"  # bump when the layout of fits.json changes
 
 
 def attempt(fn: Callable[[], dict]) -> FitResult:
@@ -46,7 +52,7 @@ def attempt(fn: Callable[[], dict]) -> FitResult:
 
 def _law(fit: PowerLawFit) -> dict:
     return {"params": fit.params(), "n_points": fit.n_points,
-            "rms_log_residual": fit.rms_log_residual}
+            "rms_log_residual": fit.rms_log_residual, "at_bound": list(fit.at_bound)}
 
 
 def _power_laws(x: np.ndarray, y: np.ndarray) -> dict:
@@ -144,7 +150,7 @@ def _parametric(compute: RunTable, cost: FitResult, warm: dict | None) -> dict:
 def _surface(compute: RunTable, extra: list | None, n_starts: int = 12) -> dict:
     f = fit_parametric(compute.N, compute.D, compute.loss, extra_starts=extra, n_starts=n_starts)
     return {"params": f.params(), "n_points": f.n_points, "objective": f.objective,
-            "converged_starts": f.converged_starts}
+            "converged_starts": f.converged_starts, "at_bound": list(f.at_bound)}
 
 
 def _data_scaling(runs: RunTable) -> dict:
@@ -244,12 +250,85 @@ def analyse(table: RunTable, n_bootstrap: int = 200, seed: int = 0) -> dict:
     for _ in range(n_bootstrap):
         samples.add(run_all(stratified_resample(table, rng), result))
     samples.attach(result)
+    identify(result)
     _attach_bands(result, samples)
     if "budgets" in result["comparison"]:
         _significance(result, samples)
     return {"format": FITS_FORMAT, "source": table.source, "compute_column": table.compute_column,
             "n_runs": len(table), "notes": list(table.notes), "n_bootstrap": n_bootstrap,
             "seed": seed, "equivariant": EQUIVARIANT, "baseline": BASELINE, **result}
+
+
+# --- identification ---------------------------------------------------------------------------
+
+NOT_IDENTIFIED = "not identified at this scale"
+SCALE_SPAN = 1e4  # a scale parameter (E, A, B) whose interval spans more than this factor
+EXPONENT_NAMES = ("exponent", "alpha", "beta")
+
+
+def _unidentified(node: dict, flexible: bool) -> dict[str, str]:
+    """Param -> why it is not identified. ``flexible``: the offset law and L(N, D), whose
+    parameters trade off against each other; for those a scale parameter whose interval spans
+    orders of magnitude (or reaches 0) or an exponent whose interval spans the whole plausible
+    range is not identified. Any law: an estimate on the optimiser's bound, or too few
+    fittable resamples for an interval."""
+    why: dict[str, str] = {}
+    for name in node.get("at_bound", []):
+        why[name] = (f"ends on the optimiser's bound (exponents limited to {EXPONENT_BOUND:g} "
+                     "in size)")
+    if "ci_withheld" in node:
+        for name in node["params"]:
+            why.setdefault(name, node["ci_withheld"])
+    if not flexible:
+        return why
+    for name, (lo, hi) in node.get("ci", {}).items():
+        if name in EXPONENT_NAMES:
+            if hi - lo > EXPONENT_BOUND:
+                why.setdefault(name, f"interval [{lo:.3g}, {hi:.3g}] spans the plausible range")
+        elif name in ("E", "A", "B") and (lo <= 0 or hi / lo > SCALE_SPAN):
+            what = "reaches 0" if lo <= 0 else "spans orders of magnitude"
+            why.setdefault(name, f"interval [{lo:.3g}, {hi:.3g}] {what}")
+    return why
+
+
+def _mark(node: dict, why: dict[str, str]) -> None:
+    if not node.get("ok"):
+        return
+    node["unidentified"] = why
+    node["identified"] = not why
+
+
+def identify(result: dict) -> None:
+    """Mark every fit ``identified`` (bool) with ``unidentified`` (param -> reason): the numbers
+    stay, but a fit that ends on a bound or whose interval spans orders of magnitude is flagged
+    so the tables, figures and conclusion do not present it as a law."""
+    for res in result.get("models", {}).values():
+        groups = [res["frontier"], res["wall_frontier"], *res["data"].values()]
+        for group in groups:
+            for law, flexible in (("power_law", False), ("offset_law", True)):
+                if law in group:
+                    _mark(group[law], _unidentified(group[law], flexible))
+        fit = res["parametric"]["fit"]
+        _mark(fit, _unidentified(fit, True))
+        al = res["parametric"]["allocation"]
+        if fit.get("ok"):
+            why = _unidentified(al, False)
+            if not fit["identified"]:
+                bad = ", ".join(sorted(fit["unidentified"]))
+                for name in al.get("params", {}):
+                    why.setdefault(name, f"derived from an L(N, D) fit whose {bad} are "
+                                         f"{NOT_IDENTIFIED}")
+            _mark(al, why)
+        for key in ("N_opt", "D_opt"):
+            _mark(res["isoflop"][key], _unidentified(res["isoflop"][key], False))
+    comp = result.get("comparison", {})
+    models = result.get("models", {})
+    eq, base = models.get(result.get("equivariant")), models.get(result.get("baseline"))
+    if "allocation_a" in comp and eq and base:
+        sources = [m["parametric"]["allocation"] for m in (eq, base)]
+        if comp["allocation_a"].get("ok") and not all(s.get("identified") for s in sources):
+            _mark(comp["allocation_a"], {"difference": "an allocation exponent is "
+                                                       f"{NOT_IDENTIFIED}"})
 
 
 def _attach_bands(result: dict, samples: BootstrapSamples) -> None:

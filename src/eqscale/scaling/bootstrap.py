@@ -15,6 +15,11 @@ import numpy as np
 from eqscale.scaling.runtable import RunTable
 
 CI_LEVEL = 0.95
+# An interval needs most resamples to be fittable: with few distinct x (say 4 training-set
+# sizes and an offset law needing all 4) only the resamples that happen to repeat the original
+# points can be fitted, and their "interval" is the point estimate again. Below this share of
+# resamples no interval is given, and ``ci_withheld`` says why.
+MIN_BOOTSTRAP_SHARE = 0.5
 
 
 def stratified_resample(table: RunTable, rng: np.random.Generator) -> RunTable:
@@ -79,6 +84,12 @@ class BootstrapSamples:
             counts = [len(v) for v in per_param.values()]
             node["bootstrap_ok"] = min(counts) if counts else 0
             node["bootstrap_total"] = self.n_resamples
+            if self.n_resamples and node["bootstrap_ok"] < MIN_BOOTSTRAP_SHARE * self.n_resamples:
+                node["ci"] = {}
+                node["ci_withheld"] = (f"no interval: only {node['bootstrap_ok']} of "
+                                       f"{self.n_resamples} resamples could be fitted (too few "
+                                       "distinct points; those that could repeat the original)")
+                continue
             node["ci"] = {
                 name: [float(np.percentile(v, tail)), float(np.percentile(v, 100.0 - tail))]
                 for name, v in per_param.items() if len(v) >= 2

@@ -70,11 +70,13 @@ def _rows_of(owner: str, tree: dict, laws) -> list[Row]:
         if not node.get("ok"):
             rows.append(Row(owner, label, "", None, note=node.get("reason", "not fitted")))
             continue
-        note = ""
-        if "p_value" in node:
-            note = f"bootstrap p {fmt_p(node)}"
+        base_note = f"bootstrap p {fmt_p(node)}" if "p_value" in node else ""
         for name in params:
             lo, hi = node.get("ci", {}).get(name, (None, None))
+            note = base_note
+            why = node.get("unidentified", {}).get(name)
+            if why:
+                note = "; ".join(n for n in (note, f"not identified at this scale: {why}") if n)
             rows.append(Row(owner, label, name, node["params"].get(name), lo, hi, note))
     return rows
 
