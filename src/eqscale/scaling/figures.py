@@ -42,11 +42,22 @@ def _law_text(fit: dict, var: str) -> str:
     return f"{head}{p['A']:.3g} {var}^{p['exponent']:.3f}"
 
 
+def identified(fit: dict) -> bool:
+    """A fit is drawn as a law only when the analysis did not flag it (older results carry no
+    flag and count as identified)."""
+    return bool(fit.get("ok")) and fit.get("identified", True)
+
+
 def _draw_law(ax, fit: dict, color: str, var: str, dashed: bool = False) -> None:
-    """Fitted curve, its bootstrap band when present, and the law in the legend."""
+    """Fitted curve, its bootstrap band when present, and the law in the legend. A fit not
+    identified at this scale is drawn thin and dotted, without band, and labelled so."""
     if not fit.get("ok") or "curve" not in fit:
         return
     c = fit["curve"]
+    if not identified(fit):
+        ax.plot(c["x"], c["y"], color=color, ls=":", lw=1.0, alpha=0.7,
+                label=f"not identified at this scale: {_law_text(fit, var)}")
+        return
     ax.plot(c["x"], c["y"], color=color, ls="--" if dashed else "-", lw=1.6,
             label=f"fit {_law_text(fit, var)}")
     if "lo" in c and not dashed:
@@ -121,7 +132,7 @@ def loss_vs_data(result: dict, table: RunTable):
                 continue
             ax.scatter(pts["n_train"], pts["L"], s=36, color=color, edgecolor="k", lw=0.6,
                        marker="s" if aug else "o", label=name, zorder=3)
-            law = node["offset_law"] if node["offset_law"].get("ok") else node["power_law"]
+            law = node["offset_law"] if identified(node["offset_law"]) else node["power_law"]
             _draw_law(ax, law, color, "n")
     _finish(ax, "training-set size n [trajectories]", empty="no data-study runs")
     ax.set_title("Loss vs training data")
@@ -182,7 +193,12 @@ def compute_optimal(result: dict, table: RunTable):
                 n = al["params"]["G"] * C ** al["params"]["a"]
                 y = n if key == "N_opt" else C / (cost["params"]["k"] * n ** cost["params"]["p"])
                 exp = al["params"]["a" if key == "N_opt" else "b"]
-                ax.plot(C, y, color=color, ls="--", label=f"L(N, D) optimum: C^{exp:.2f}")
+                if identified(al):
+                    ax.plot(C, y, color=color, ls="--", label=f"L(N, D) optimum: C^{exp:.2f}")
+                else:
+                    ax.plot(C, y, color=color, ls=":", lw=1.0, alpha=0.7,
+                            label=f"L(N, D) optimum, not identified at this scale: "
+                                  f"C^{exp:.2f}")
     for ax, what in zip(axes, ("compute-optimal parameters N_opt",
                                "compute-optimal samples D_opt")):
         _finish(ax, "training compute C [FLOPs]", what,
