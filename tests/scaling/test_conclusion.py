@@ -144,3 +144,12 @@ def test_too_few_fittable_resamples_give_no_interval_and_a_flag(four_sizes):
     assert notes and all("not identified at this scale" in n for n in notes)
     text = " ".join(conclusion(four_sizes))
     assert f"n^{offset['params']['exponent']:.3g}" not in text
+
+
+def test_comparison_of_unidentified_allocations_is_flagged(four_sizes):
+    comp = four_sizes["comparison"]["allocation_a"]
+    sources = [four_sizes["models"][m]["parametric"]["allocation"] for m in ("gatr",
+                                                                          "transformer")]
+    if comp.get("ok") and not all(s.get("identified") for s in sources):
+        assert comp["identified"] is False
+        assert "allocation exponents are not compared" in " ".join(conclusion(four_sizes))

@@ -323,7 +323,7 @@ def identify(result: dict) -> None:
             _mark(res["isoflop"][key], _unidentified(res["isoflop"][key], False))
     comp = result.get("comparison", {})
     models = result.get("models", {})
-    eq, base = models.get(result.get("equivariant")), models.get(result.get("baseline"))
+    eq, base = models.get(EQUIVARIANT), models.get(BASELINE)
     if "allocation_a" in comp and eq and base:
         sources = [m["parametric"]["allocation"] for m in (eq, base)]
         if comp["allocation_a"].get("ok") and not all(s.get("identified") for s in sources):

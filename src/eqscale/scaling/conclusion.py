@@ -82,8 +82,9 @@ def _exponents(result: dict) -> str | None:
         "Best loss against compute (pure power law): "
     text = head + "; ".join(parts) + "."
     if flat:
-        text += (f" The interval of {' and '.join(flat)} includes 0: no measurable compute "
-                 "scaling at this scale.")
+        verb = "intervals of" if len(flat) > 1 else "interval of"
+        text += (f" The {verb} {' and '.join(flat)} include{'' if len(flat) > 1 else 's'} 0: "
+                 "no measurable compute scaling at this scale.")
     diff = comp.get("frontier_exponent", {})
     if diff.get("ok") and "p_value" in diff:
         d = diff["params"]["difference"]
