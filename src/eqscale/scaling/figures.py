@@ -186,7 +186,7 @@ def compute_optimal(result: dict, table: RunTable):
                 C = np.geomspace(min(budgets), max(budgets), 20)
                 p = iso[key]["params"]
                 ax.plot(C, p["A"] * C ** p["exponent"], color=color,
-                        label=f"IsoFLOP law: C^{p['exponent']:.2f}")
+                        label=f"{_label(model)}: IsoFLOP law C^{p['exponent']:.2f}")
             al, cost = par["allocation"], res["cost_model"]
             if al.get("ok") and cost.get("ok") and all_budgets:
                 C = np.geomspace(min(all_budgets), max(all_budgets), 20)
@@ -194,11 +194,12 @@ def compute_optimal(result: dict, table: RunTable):
                 y = n if key == "N_opt" else C / (cost["params"]["k"] * n ** cost["params"]["p"])
                 exp = al["params"]["a" if key == "N_opt" else "b"]
                 if identified(al):
-                    ax.plot(C, y, color=color, ls="--", label=f"L(N, D) optimum: C^{exp:.2f}")
+                    ax.plot(C, y, color=color, ls="--",
+                            label=f"{_label(model)}: L(N, D) optimum C^{exp:.2f}")
                 else:
                     ax.plot(C, y, color=color, ls=":", lw=1.0, alpha=0.7,
-                            label=f"L(N, D) optimum, not identified at this scale: "
-                                  f"C^{exp:.2f}")
+                            label=f"{_label(model)}: L(N, D) optimum C^{exp:.2f} "
+                                  "(not identified at this scale)")
     for ax, what in zip(axes, ("compute-optimal parameters N_opt",
                                "compute-optimal samples D_opt")):
         _finish(ax, "training compute C [FLOPs]", what,
