@@ -13,6 +13,7 @@ and restarted ends bit-identical (on CPU) to an uninterrupted one.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import math
 import time
@@ -58,13 +59,21 @@ def run_training(config: TrainConfig, data_dir: str | Path, out_dir: str | Path,
     ctx = dist_utils.detect()
     device = dist_utils.resolve_device(config.device, ctx)
     dist_utils.init(ctx, device)
+    trainer = None
     try:
-        result = Trainer(config, Path(data_dir), Path(out_dir), ctx, device, quiet).run()
+        trainer = Trainer(config, Path(data_dir), Path(out_dir), ctx, device, quiet)
+        result = trainer.run()
         # Every rank finishes its collectives before any tears the group down (Gloo aborts a
         # process whose peer closed the connection mid-operation).
         dist_utils.barrier(ctx)
         return result
     finally:
+        # Free the trainer (the DDP wrapper and its gradient reducer, which hold Gloo work
+        # objects) now, while the process group and the interpreter are alive: left to
+        # interpreter shutdown, their C++ threads could abort the process (SIGABRT) after the
+        # run had finished.
+        del trainer
+        gc.collect()
         dist_utils.shutdown(ctx)
 
 
