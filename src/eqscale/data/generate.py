@@ -9,11 +9,13 @@ resumption: a rerun after a kill keeps finished shards and redoes only the missi
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from eqscale.backends import make_backend
 from eqscale.data import format as fmt
 from eqscale.data.shapes import ShapeSet, load_shape_set
 from eqscale.data.simulate import (
@@ -114,49 +116,24 @@ def _check_args(counts: dict[str, int], seed: int, workers: int, shard_size: int
         raise EqscaleError(f"unknown backend {backend!r}: use 'local' or 'ray'")
 
 
-def _run_tasks(tasks: list[list[int]], shapes: ShapeSet, workers: int, backend: str,
-               ray_address: str | None):
-    """Results of ``simulate_seeds`` per task, yielded in task order."""
-    spec, fpo = shapes.spec, shapes.faces_per_object
-    if backend == "ray":
-        import ray
+def _simulate_task(task: tuple[str, int, list[int]]) -> list[dict]:
+    """One backend task: ``simulate_seeds(spec, faces_per_object, seeds)``."""
+    return simulate_seeds(*task)
 
-        # A local Ray (no address) gets ``workers`` CPUs; a cluster brings its own. A Ray this
-        # call started is shut down again; one the caller started is left running.
-        started = not ray.is_initialized()
-        if started:
-            ray.init(address=ray_address, num_cpus=None if ray_address else workers,
-                     log_to_driver=False, include_dashboard=False)
+
+@contextmanager
+def _process_client(backend: str):
+    """This process's DIRECT client for tasks the local backend runs in-process (one worker or
+    one task); pool workers get theirs from :func:`_init_worker`, Ray workers on first use."""
+    if backend != "local" or "client" in _WORKER:
+        yield
+        return
+    with BulletClient() as client:
+        _WORKER["client"] = client
         try:
-            remote = ray.remote(simulate_seeds)
-            refs = [remote.remote(spec, fpo, seeds) for seeds in tasks]
-            for ref in refs:
-                yield ray.get(ref)
+            yield
         finally:
-            if started:
-                ray.shutdown()
-    elif workers == 1 or len(tasks) <= 1:
-        with BulletClient() as client:
-            for seeds in tasks:
-                yield simulate_seeds(spec, fpo, seeds, client)
-    else:
-        import multiprocessing as mp
-
-        pool = mp.get_context("spawn").Pool(min(workers, len(tasks)), initializer=_init_worker,
-                                            initargs=(shapes,))
-        try:
-            yield from pool.imap(_star_simulate, [(spec, fpo, seeds) for seeds in tasks])
-        except BaseException:
-            pool.terminate()
-            raise
-        else:
-            pool.close()  # workers exit normally and disconnect their clients
-        finally:
-            pool.join()
-
-
-def _star_simulate(args: tuple) -> list[dict]:
-    return simulate_seeds(*args)
+            _WORKER.pop("client", None)
 
 
 def generate_dataset(out: str | Path, n_train: int, n_val: int, n_test: int, seed: int = 0,
@@ -206,14 +183,28 @@ def generate_dataset(out: str | Path, n_train: int, n_val: int, n_test: int, see
     total = sum(counts.values())
     bar = tqdm(total=total, initial=total - sum(len(s) for s in tasks), unit="traj",
                desc=f"generate {root.name}", disable=not progress, file=sys.stderr)
-    rows: dict[int, list] = {}
-    results = _run_tasks(tasks, shape_set, workers, backend, ray_address)
-    for j, chunk in zip(owner, results):
-        rows.setdefault(j, []).extend(chunk)
-        bar.update(len(chunk))
-        split, index, seeds = jobs[j]
-        if len(rows[j]) == len(seeds):
-            entries[split, index] = fmt.write_shard(root / split, index, rows.pop(j))
+    # Outcomes arrive as tasks finish; a shard's rows are put back in task order, so the
+    # files do not depend on the backend or the worker count.
+    done: dict[int, dict[int, list]] = {}
+    pending = {j: sum(1 for o in owner if o == j) for j in range(len(jobs))}
+    items = [(shape_set.spec, shape_set.faces_per_object, seeds) for seeds in tasks]
+    # Local pool workers get the parent's shape set (no rebuilding); a local Ray gets
+    # ``workers`` CPUs and Ray's default object store (tasks return whole trajectories).
+    with make_backend(backend, workers=workers, threads=1, ray_address=ray_address,
+                      initializer=_init_worker, initargs=(shape_set,),
+                      object_store_mb=None) as runner, _process_client(backend):
+        for outcome in runner.map_unordered(_simulate_task, items):
+            if not outcome.ok:
+                raise RuntimeError(f"generation task {outcome.index} failed: {outcome.error}")
+            j = owner[outcome.index]
+            done.setdefault(j, {})[outcome.index] = outcome.value
+            bar.update(len(outcome.value))
+            pending[j] -= 1
+            if pending[j] == 0:
+                split, index, _ = jobs[j]
+                chunks = done.pop(j)
+                rows = [row for t in sorted(chunks) for row in chunks[t]]
+                entries[split, index] = fmt.write_shard(root / split, index, rows)
     bar.close()
 
     for split in counts:

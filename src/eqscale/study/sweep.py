@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eqscale.backends import make_backend
 from eqscale.errors import EqscaleError
-from eqscale.study.backends import make_backend
 from eqscale.study.collect import collect_study
 from eqscale.study.plan import RunSpec, batch_size, plan_study, run_id, train_config
 from eqscale.study.runner import (

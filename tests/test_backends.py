@@ -4,8 +4,8 @@ import math
 
 import pytest
 
+from eqscale.backends import make_backend
 from eqscale.errors import EqscaleError
-from eqscale.study.backends import make_backend
 
 
 def _run(backend, items):
@@ -32,3 +32,36 @@ def test_bad_backend_arguments_are_refused():
         make_backend("slurm")
     with pytest.raises(EqscaleError, match="ray-address"):
         make_backend("local", ray_address="auto")
+
+
+_STATE: dict = {}
+
+
+def _remember(value):
+    """Pool-worker initializer used by the test below."""
+    _STATE["value"] = value
+
+
+def _read_state(offset):
+    return _STATE["value"] + offset
+
+
+def test_local_pool_runs_the_initializer_in_each_worker():
+    backend = make_backend("local", workers=2, threads=1, initializer=_remember,
+                           initargs=(100,))
+    with backend:
+        got = sorted((o.index, o.value) for o in backend.map_unordered(_read_state, [1, 2, 3]))
+    assert got == [(0, 101), (1, 102), (2, 103)]
+    assert "value" not in _STATE  # the initializer ran in the workers, not in this process
+
+
+def test_the_backends_import_nothing_of_study_or_data():
+    import ast
+    from pathlib import Path
+
+    import eqscale.backends
+
+    tree = ast.parse(Path(eqscale.backends.__file__).read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert {m for m in imported if m and m.startswith("eqscale")} == {"eqscale.errors"}

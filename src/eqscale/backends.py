@@ -3,14 +3,16 @@
 A task is a picklable module-level function applied to one picklable item. ``local`` runs them
 in-process (``workers == 1``) or in a pool of fresh ``spawn`` processes; ``ray`` runs each as a
 Ray task on a local Ray instance (default) or on a cluster given its address. The same
-abstraction serves training sweeps and sharded data generation::
+abstraction serves training sweeps (``eqscale.study``) and sharded data generation
+(``eqscale.data.generate``); it sits below both and imports nothing of eqscale but ``errors``::
 
     with make_backend("ray", workers=4) as backend:
         for outcome in backend.map_unordered(simulate_shard, shards):
             ...
 
 A task that raises is reported as an :class:`Outcome` with ``error`` set; it does not stop the
-others. ``KeyboardInterrupt`` cancels what has not started and propagates.
+others. ``KeyboardInterrupt`` cancels what has not started and propagates. Outcomes arrive in
+completion order; a caller that needs task order sorts by ``Outcome.index``.
 """
 
 from __future__ import annotations
@@ -48,22 +50,33 @@ def _apply(fn: Callable[[Any], Any], item: Any) -> Any:
     return fn(item)
 
 
-def _limit_threads(threads: int) -> None:
-    """Pool initializer: cap math-library threads before the task imports torch/numpy."""
+def _start_worker(threads: int, initializer: Callable[..., None] | None,
+                  initargs: tuple) -> None:
+    """Pool-worker start: cap math-library threads before the task imports torch/numpy, then
+    run the caller's ``initializer(*initargs)`` (e.g. to install state shipped by the parent)."""
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(threads)
+    if initializer is not None:
+        initializer(*initargs)
 
 
 class LocalBackend:
-    """In-process for one worker, else a process pool (``spawn``: no inherited torch state)."""
+    """In-process for one worker, else a process pool (``spawn``: no inherited torch state).
+
+    ``initializer(*initargs)`` runs once in each pool worker (not in-process: the caller sets
+    up its own process); ``initargs`` are pickled to every worker once, not with every task.
+    """
 
     name = "local"
 
-    def __init__(self, workers: int = 1, threads: int = 1) -> None:
+    def __init__(self, workers: int = 1, threads: int = 1,
+                 initializer: Callable[..., None] | None = None, initargs: tuple = ()) -> None:
         if workers < 1:
             raise EqscaleError(f"workers must be at least 1, got {workers}")
         self.workers = workers
         self.threads = threads
+        self.initializer = initializer
+        self.initargs = tuple(initargs)
 
     def __enter__(self) -> LocalBackend:
         return self
@@ -96,8 +109,8 @@ class LocalBackend:
         pool = ProcessPoolExecutor(
             max_workers=min(self.workers, len(items)),
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_limit_threads,
-            initargs=(self.threads,),
+            initializer=_start_worker,
+            initargs=(self.threads, self.initializer, self.initargs),
         )
         futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
         try:
@@ -118,13 +131,15 @@ class RayBackend:
     """Each task a Ray task of ``threads`` CPUs; starts (and stops) a local Ray if none is up.
 
     ``address`` connects to a running cluster (``ray start --head`` / ``"auto"``); every node
-    then needs eqscale installed and the data directory on a shared file system.
+    then needs eqscale installed and the data directory on a shared file system. A local Ray
+    gets ``workers x threads`` CPUs and an object store of ``object_store_mb`` (``None``: Ray's
+    default, for tasks that return arrays).
     """
 
     name = "ray"
 
     def __init__(self, workers: int = 1, threads: int = 1, address: str | None = None,
-                 object_store_mb: int = 128) -> None:
+                 object_store_mb: int | None = 128) -> None:
         if workers < 1:
             raise EqscaleError(f"workers must be at least 1, got {workers}")
         self.workers = workers
@@ -148,8 +163,9 @@ class RayBackend:
                     ray.init(address=self.address, **common)
                 else:
                     # Small footprint: tasks return only small dicts, data stays on disk.
-                    ray.init(num_cpus=self.workers * self.threads,
-                             object_store_memory=self.object_store_mb * 1024**2, **common)
+                    if self.object_store_mb is not None:
+                        common["object_store_memory"] = self.object_store_mb * 1024**2
+                    ray.init(num_cpus=self.workers * self.threads, **common)
             except (ConnectionError, ValueError, RuntimeError) as exc:
                 raise EqscaleError(f"cannot start or reach Ray ({self.address or 'local'}): "
                                    f"{_error_line(exc)}") from None
@@ -190,8 +206,14 @@ class RayBackend:
 
 
 def make_backend(name: str, workers: int = 1, threads: int | None = None,
-                 ray_address: str | None = None) -> LocalBackend | RayBackend:
-    """Backend by name; ``threads`` per task defaults to the cores divided among the workers."""
+                 ray_address: str | None = None, *,
+                 initializer: Callable[..., None] | None = None, initargs: tuple = (),
+                 object_store_mb: int | None = 128) -> LocalBackend | RayBackend:
+    """Backend by name; ``threads`` per task defaults to the cores divided among the workers.
+
+    ``initializer``/``initargs`` apply to local pool workers only (a Ray task sets up what it
+    needs itself); ``object_store_mb`` to a local Ray only.
+    """
     if workers < 1:
         raise EqscaleError(f"workers must be at least 1, got {workers}")
     if threads is None:
@@ -199,9 +221,9 @@ def make_backend(name: str, workers: int = 1, threads: int | None = None,
     if name == "local":
         if ray_address:
             raise EqscaleError("--ray-address needs --backend ray")
-        return LocalBackend(workers, threads)
+        return LocalBackend(workers, threads, initializer, initargs)
     if name == "ray":
-        return RayBackend(workers, threads, ray_address)
+        return RayBackend(workers, threads, ray_address, object_store_mb)
     if name == "slurm":
         raise EqscaleError("the slurm backend (submitit) is not available in this version; "
                            "use --backend local or --backend ray")
