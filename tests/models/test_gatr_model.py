@@ -10,9 +10,8 @@ from eqscale.ga.testing import assert_equivariant, random_pin_element
 from eqscale.models import build_model
 from eqscale.models.gatr_model import embed_scene, scene_handedness
 from eqscale.models.inputs import read_batch
-from eqscale.models.loss import task_loss
 from tests.models import properties as prop
-from tests.models.synthetic import random_e3, random_scene_batch, transform_batch, transform_points
+from tests.models.synthetic import random_e3, transform_batch, transform_points
 
 
 @pytest.fixture(scope="module")
@@ -125,19 +124,7 @@ def test_padding_does_not_change_real_outputs(model):
 
 
 def test_learns_a_batch():
-    torch.manual_seed(2)
-    model = build_model("gatr", 0, faces_per_object=6)
-    batch = random_scene_batch(4, 5, 6, 7, seed=8, dtype=torch.float32)
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    losses = []
-    for _ in range(30):
-        opt.zero_grad()
-        loss = task_loss(prop.predicted_verts(model, batch), batch)
-        loss.backward()
-        losses.append(loss.item())
-        opt.step()
-    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
-    assert losses[-1] < 0.7 * losses[0]
+    prop.assert_learns_a_batch("gatr")
 
 
 def test_rigid_under_bf16_autocast(model):

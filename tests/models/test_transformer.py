@@ -7,10 +7,9 @@ import torch
 
 from eqscale.errors import EqscaleError
 from eqscale.models import build_model
-from eqscale.models.loss import task_loss
 from eqscale.models.sizes import SIZES
 from tests.models import properties as prop
-from tests.models.synthetic import random_e3, random_scene_batch, transform_batch, transform_points
+from tests.models.synthetic import random_e3, transform_batch, transform_points
 
 
 @pytest.fixture(scope="module")
@@ -69,20 +68,7 @@ def test_untrained_model_is_close_to_constant_velocity():
 
 def test_learns_a_batch():
     """A few optimiser steps reduce the task loss: the gradient reaches every parameter."""
-    torch.manual_seed(2)
-    model = build_model("transformer", 0, faces_per_object=6)
-    batch = random_scene_batch(4, 5, 6, 7, seed=8, dtype=torch.float32)
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    losses = []
-    for _ in range(30):
-        opt.zero_grad()
-        loss = task_loss(prop.predicted_verts(model, batch), batch)
-        loss.backward()
-        losses.append(loss.item())
-        opt.step()
-    grads = [p.grad for p in model.parameters()]
-    assert all(g is not None and torch.isfinite(g).all() for g in grads)
-    assert losses[-1] < 0.7 * losses[0]
+    prop.assert_learns_a_batch("transformer")
 
 
 def test_wrong_face_count_is_a_user_error(model):
