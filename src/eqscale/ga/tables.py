@@ -215,11 +215,10 @@ def dual_map(device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, to
 
 @functools.cache
 def undual_map(device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(perm, signs)`` inverting :func:`dual_map`: ``undual(dual(x)) = x``."""
-    perm = [0] * 16
-    signs = [0] * 16
-    for a in range(16):
-        sign, c = complement(a)
-        perm[a] = c
-        signs[a] = sign
-    return torch.tensor(perm, device=device), torch.tensor(signs, device=device, dtype=dtype)
+    """``(perm, signs)`` inverting :func:`dual_map`: ``undual(dual(x)) = x``.
+
+    The inverse permutation; each sign travels with its component (signs are +-1).
+    """
+    perm, signs = dual_map(device, dtype)
+    inverse = torch.argsort(perm)
+    return inverse, signs[inverse]
