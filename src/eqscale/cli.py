@@ -159,6 +159,8 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", choices=["local", "ray", "slurm"], default="local")
     p.add_argument("--workers", type=int, default=1, help="parallel runs for the local backend")
     p.add_argument("--ray-address", default=None, help="Ray cluster address (default: local)")
+    p.add_argument("--lr-only", action="store_true",
+                   help="run: only the learning-rate stage, then stop (picks in OUT/lr.json)")
     p.set_defaults(
         handler=lambda a: _call(
             "eqscale.study.sweep:sweep_from_cli",
@@ -169,6 +171,7 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
             backend=a.backend,
             workers=a.workers,
             ray_address=a.ray_address,
+            lr_only=a.lr_only,
         )
     )
 

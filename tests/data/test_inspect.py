@@ -43,6 +43,9 @@ def test_summary_of_a_valid_dataset(tiny_dataset):
     assert "test : 4 trajectories" in text
     for word in ("objects per scene", "cube", "metal", "rubber", "MiB"):
         assert word in text
+    for split in ("train", "val ", "test "):  # reference losses per split
+        line = next(ln for ln in text.splitlines() if ln.strip().startswith(split))
+        assert "constant velocity" in line and "no motion" in line
 
 
 def test_missing_manifest(tmp_path):

@@ -128,3 +128,20 @@ def assert_learns_a_batch(arch: str, steps: int = 30, factor: float = 0.7) -> No
         opt.step()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
     assert losses[-1] < factor * losses[0], losses
+
+
+def assert_zero_head_is_rigid_constant_velocity(model, batch) -> None:
+    """With its head zeroed a task model predicts every object's last rigid motion again (the
+    shared prior): the same vertices as the rigid constant-velocity reference."""
+    import copy
+
+    from eqscale.models.reference import rigid_constant_velocity
+
+    still = copy.deepcopy(model)
+    with torch.no_grad():
+        for p in still.head.parameters():
+            p.zero_()
+    pred = predicted_verts(still, batch)
+    want = rigid_constant_velocity(batch)
+    real = batch["vert_mask"] & batch["object_mask"][..., None]
+    assert (pred - want)[real].abs().max() < 1e-9

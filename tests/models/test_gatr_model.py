@@ -8,7 +8,7 @@ import torch
 from eqscale.ga import embed_point, extract_point, sandwich
 from eqscale.ga.testing import assert_equivariant, random_pin_element
 from eqscale.models import build_model
-from eqscale.models.gatr_model import embed_scene, scene_handedness
+from eqscale.models.gatr_model import embed_scene, rotation_and_shift, scene_handedness
 from eqscale.models.inputs import read_batch
 from tests.models import properties as prop
 from tests.models.synthetic import random_e3, transform_batch, transform_points
@@ -92,9 +92,30 @@ def test_network_is_pin_equivariant(model):
     batch = prop.small_batch(torch.float64, seed=60)
     mv, s = embed_scene(read_batch(batch, 6, torch.float64))
     mask = batch["face_mask"] & batch["object_mask"][..., None]
-    err = assert_equivariant(lambda x: model.token_motors(x, s, mask), [mv], rtol=1e-9,
+    err = assert_equivariant(lambda x: model.token_outputs(x, s, mask), [mv], rtol=1e-9,
                              generator=torch.Generator().manual_seed(6), trials=1)
     assert err <= 1e-9
+
+
+def test_output_form_is_rotation_about_centroid_plus_shift():
+    """The head's rotation and shift ignore translations and follow O(3): for every Pin element
+    g = (Q, b), outputs g . out give (Q R Q^T, Q t); a zero output is no spin and no shift."""
+    gen = torch.Generator().manual_seed(8)
+    out = torch.randn(2, 5, 16, generator=gen, dtype=torch.float64)
+    rotation, shift = rotation_and_shift(out)
+    for count in (1, 2, 3, 4):
+        g = random_pin_element(gen, num_reflections=count)
+        q, _ = _element_as_matrix(g)
+        moved_rotation, moved_shift = rotation_and_shift(sandwich(g, out))
+        torch.testing.assert_close(moved_rotation, q @ rotation @ q.T, rtol=0, atol=1e-10)
+        torch.testing.assert_close(moved_shift, shift @ q.T, rtol=0, atol=1e-10)
+    eye, zero = rotation_and_shift(torch.zeros(3, 16, dtype=torch.float64))
+    assert torch.equal(eye, torch.eye(3, dtype=torch.float64).expand(3, 3, 3))
+    assert torch.equal(zero, torch.zeros(3, 3, dtype=torch.float64))
+
+
+def test_zero_head_predicts_rigid_constant_velocity(model):
+    prop.assert_zero_head_is_rigid_constant_velocity(model, prop.small_batch(torch.float64, 12))
 
 
 def test_handedness_flips_exactly_under_reflections():

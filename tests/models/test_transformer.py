@@ -55,15 +55,19 @@ def test_is_not_e3_equivariant(model):
     assert rel > 1e-4
 
 
-def test_untrained_model_is_close_to_constant_velocity():
-    """A fresh model starts near the constant-velocity prior (small head)."""
+def test_untrained_model_is_close_to_rigid_constant_velocity():
+    """A fresh model starts near the rigid constant-velocity prior (small head); with a zero
+    head it predicts exactly that."""
+    from eqscale.models.rigidity import last_rotation
+
     torch.manual_seed(1)
     model = build_model("transformer", 0, faces_per_object=6).double()
     batch = prop.small_batch(torch.float64, seed=7)
     motion = model(batch)
     m = batch["object_mask"]
-    angle_error = (motion.rotation - torch.eye(3, dtype=torch.float64))[m].abs().max()
-    assert angle_error < 0.2
+    prior = last_rotation(batch["verts_prev"], batch["verts_t"], batch["vert_mask"])
+    assert (motion.rotation - prior)[m].abs().max() < 0.2
+    prop.assert_zero_head_is_rigid_constant_velocity(model, batch)
 
 
 def test_learns_a_batch():

@@ -63,13 +63,51 @@ def test_query_without_keys_is_finite_and_ignores_everything(gen):
 
 
 def test_distance_features_give_negative_squared_distance(gen):
+    """phi(a) . psi(b) = -|x_a - x_b|^2 for points of any homogeneous scale (negative: reflected
+    points), up to the guard w^2 / (w^2 + eps) on each homogeneous coordinate."""
     p = torch.randn(5, 3, generator=gen, dtype=F64)
     q = torch.randn(5, 3, generator=gen, dtype=F64)
-    w_p, w_q = 2.0, -0.5  # arbitrary homogeneous scales (negative: reflected points)
+    w_p, w_q = 2.0, -0.5
     phi, _ = distance_features(w_p * ga.embed_point(p))
     _, psi = distance_features(w_q * ga.embed_point(q))
-    expected = -((w_p * w_q) ** 2) * (p - q).square().sum(-1)
+    guard = [w**2 / (w**2 + 1e-3) for w in (w_p, w_q)]
+    expected = -(guard[0] * guard[1]) ** 2 * (p - q).square().sum(-1)
     torch.testing.assert_close((phi * psi).sum(-1), expected)
+    # a vanishing homogeneous coordinate gives bounded features, not infinities
+    ideal = ga.embed_point(p) - ga.embed_point(q)  # e123 = 0
+    phi0, psi0 = distance_features(ideal + 1e-9 * ga.embed_point(p))
+    assert torch.isfinite(phi0).all() and phi0.abs().max() < 1e3
+
+
+def test_distance_weights_start_at_one_per_head_and_channel():
+    attn = GeometricAttention(8, 4, num_heads=2)
+    assert attn.log_distance_weights.shape == (2, 4)
+    assert torch.equal(attn.distance_weights(), torch.ones(2, 4))
+
+
+def test_logits_run_in_float32_under_bf16_autocast(gen, monkeypatch):
+    """Under CPU bf16 autocast the distance features, the logits and the softmax see float32,
+    and the output stays close to the float32 computation."""
+    from eqscale.nn.attention import GeometricAttention as GA
+
+    seen = []
+    original = GA._attend
+
+    def spy(query, key, value, mask, empty):
+        seen.append((query.dtype, key.dtype, value.dtype))
+        return original(query, key, value, mask, empty)
+
+    monkeypatch.setattr(GA, "_attend", staticmethod(spy))
+    attn = GeometricAttention(4, 4, num_heads=2)
+    mv = 3.0 * torch.randn(2, 6, 4, 16, generator=gen)
+    s = torch.randn(2, 6, 4, generator=gen)
+    reference, _ = attn(mv, s)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, _ = attn(mv, s)
+        phi, psi = distance_features(mv.bfloat16())
+    assert seen and all(q == k == torch.float32 for q, k, _ in seen)
+    assert phi.dtype == psi.dtype == torch.float32
+    torch.testing.assert_close(out.float(), reference, rtol=0.1, atol=0.1)
 
 
 def test_attention_fast_equals_dense_and_rejects_bad_mask(gen):

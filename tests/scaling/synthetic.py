@@ -62,15 +62,22 @@ DATA_LAWS = {
 COLUMNS = [
     "study", "run_id", "kind", "model", "size", "N", "D", "steps", "batch_size", "budget",
     "budget_convention", "flops_nominal", "flops_executed", "wall_seconds", "device",
-    "best_val_loss", "test_loss", "rollout_error", "equivariance_error", "augment",
-    "train_subset", "seed", "status", "reason",
+    "lr", "best_val_loss", "test_loss", "constant_velocity_loss", "rigid_constant_velocity_loss",
+    "rollout_error",
+    "equivariance_error", "augment", "train_subset", "seed", "status", "reason",
 ]
 
 
 def make_rows(budgets=(1e12, 1e13, 1e14, 1e15), sizes_per_budget: int = 5,
               data_sizes=(8, 16, 32, 64, 128, 256), noise: float = 0.01, seed: int = 0,
-              laws=None, data_laws=None) -> list[dict]:
-    """Rows of a run table (dicts keyed by ``COLUMNS``) drawn from the known laws."""
+              laws=None, data_laws=None, cv_loss: float | None = None,
+              rigid_cv_loss: float | None = None,
+              lr_stage: dict | None = None) -> list[dict]:
+    """Rows of a run table (dicts keyed by ``COLUMNS``) drawn from the known laws.
+
+    ``cv_loss``: the constant-velocity reference every run is scored beside (empty if None).
+    ``lr_stage``: ``{arm: {lr: validation loss}}`` rows of a learning-rate stage.
+    """
     laws = laws or LAWS
     data_laws = data_laws if data_laws is not None else DATA_LAWS
     rng = np.random.default_rng(seed)
@@ -80,7 +87,9 @@ def make_rows(budgets=(1e12, 1e13, 1e14, 1e15), sizes_per_budget: int = 5,
         base = {c: "" for c in COLUMNS}
         base.update(study="synthetic", run_id=f"r{len(rows):04d}", status="finished",
                     budget_convention="nominal", device="cpu", seed=seed, batch_size=32,
-                    augment="false", reason="")
+                    augment="false", reason="", lr=1e-3,
+                    constant_velocity_loss="" if cv_loss is None else cv_loss,
+                    rigid_constant_velocity_loss="" if rigid_cv_loss is None else rigid_cv_loss)
         base.update(kw)
         rows.append(base)
 
@@ -106,6 +115,13 @@ def make_rows(budgets=(1e12, 1e13, 1e14, 1e15), sizes_per_budget: int = 5,
                 wall_seconds=flops / LAWS[model].flops_per_second,
                 best_val_loss=L, test_loss=L, augment="true" if augment else "false",
                 train_subset=n)
+    for arm, losses in (lr_stage or {}).items():
+        model, _, aug = arm.partition("+")
+        for lr, val in losses.items():
+            flops = LAWS[model].k * 1e5 * 3200
+            row(kind="lr", model=model, size=1, N=1e5, D=3200, steps=100, budget="",
+                flops_nominal=flops, flops_executed=1.3 * flops, wall_seconds=1.0, lr=lr,
+                best_val_loss=val, test_loss=val, augment="true" if aug else "false")
     row(kind="compute", model="gatr", size=0, N=1e4, D="", budget=budgets[0], status="failed",
         reason="non-finite loss at step 12")
     return rows

@@ -7,15 +7,20 @@ import re
 import pytest
 
 from eqscale.errors import EqscaleError
-from eqscale.study.plan import compute_steps, plan_study, run_id
+from eqscale.study.plan import compute_steps, plan_study, run_id, train_config
 from eqscale.study.presets import PRESETS
 from eqscale.study.spec import ComputeStudy
+from eqscale.train.config import make_config
+
+
+def fake_picks(spec, rate=2e-3):
+    return {arm: rate for arm in spec.arms}
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_every_preset_plans_with_enough_steps(name):
     spec = PRESETS[name]
-    runs = plan_study(spec)
+    runs = plan_study(spec, fake_picks(spec))
     compute = [r for r in runs if r.kind == "compute"]
     cs = spec.compute
     assert all(r.steps >= cs.min_steps for r in compute)
@@ -68,9 +73,42 @@ def test_steps_follow_the_flop_accounting():
 
 def test_run_ids_are_deterministic_and_track_the_training_settings():
     spec = PRESETS["tiny"]
-    first = [run_id(r, spec) for r in plan_study(spec)]
-    assert first == [run_id(r, spec) for r in plan_study(spec)]
-    lr = {**spec.train.overrides, "lr": 1e-2}
-    other = dataclasses.replace(spec, train=dataclasses.replace(spec.train, overrides=lr))
-    second = [run_id(r, other) for r in plan_study(other)]
+    picks = fake_picks(spec)
+    first = [run_id(r, spec) for r in plan_study(spec, picks)]
+    assert first == [run_id(r, spec) for r in plan_study(spec, picks)]
+    bs = {**spec.train.overrides, "weight_decay": 0.1}
+    other = dataclasses.replace(spec, train=dataclasses.replace(spec.train, overrides=bs))
+    second = [run_id(r, other) for r in plan_study(other, picks)]
     assert not set(first) & set(second)
+    # Another pick gives the tuned runs new ids, and only them.
+    third = [run_id(r, spec) for r in plan_study(spec, fake_picks(spec, 5e-3))]
+    kinds = [r.kind for r in plan_study(spec, picks)]
+    assert all((a == b) == (k == "lr") for a, b, k in zip(first, third, kinds))
+
+
+def test_lr_stage_runs_every_arm_at_every_rate_and_waits_for_picks():
+    spec = PRESETS["tiny"]
+    runs = plan_study(spec)
+    stage = [r for r in runs if r.kind == "lr"]
+    assert {(r.arm, r.lr) for r in stage} == {(a, x) for a in spec.arms for x in spec.lr.grid}
+    assert all(r.size == spec.lr.sizes[r.model] and r.steps == spec.lr.steps for r in stage)
+    rest = [r for r in runs if r.kind != "lr"]
+    assert rest and all(r.awaits_lr and r.lr is None for r in rest)
+    with pytest.raises(EqscaleError, match="learning-rate stage"):
+        run_id(rest[0], spec)
+    picks = {arm: 1e-3 * (i + 1) for i, arm in enumerate(spec.arms)}
+    for run in plan_study(spec, picks):
+        if run.kind != "lr":
+            assert not run.awaits_lr and run.lr == picks[run.arm]
+            assert train_config(run, spec).lr == picks[run.arm]
+
+
+def test_fixed_learning_rates_apply_without_a_stage():
+    spec = dataclasses.replace(PRESETS["tiny"], lr=None,
+                               learning_rates={"gatr": 4e-3, "transformer+augment": 2e-4})
+    runs = plan_study(spec)
+    assert not [r for r in runs if r.kind == "lr"]
+    preset_lr = make_config(spec.train.preset, **spec.train.overrides).lr
+    for run in runs:
+        expected = spec.learning_rates.get(run.arm, preset_lr)
+        assert not run.awaits_lr and train_config(run, spec).lr == expected

@@ -7,7 +7,14 @@ import pytest
 
 from eqscale.errors import EqscaleError
 from eqscale.study.presets import PRESETS
-from eqscale.study.spec import ComputeStudy, DataSpec, DataStudy, StudySpec, load_study
+from eqscale.study.spec import (
+    ComputeStudy,
+    DataSpec,
+    DataStudy,
+    LRStage,
+    StudySpec,
+    load_study,
+)
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
@@ -66,3 +73,9 @@ def test_invalid_values_are_refused():
         dataclasses.replace(tiny, data_study=DataStudy(train_sizes=(1000,), size=0, steps=5))
     with pytest.raises(EqscaleError, match="neither"):
         dataclasses.replace(tiny, compute=None, data_study=None)
+    with pytest.raises(EqscaleError, match="lr.grid"):
+        LRStage(grid=(1e-3, 0.0), steps=5, sizes={"gatr": 0})
+    with pytest.raises(EqscaleError, match="lr.sizes names no size for transformer"):
+        dataclasses.replace(tiny, lr=LRStage(grid=(1e-3,), steps=5, sizes={"gatr": 0}))
+    with pytest.raises(EqscaleError, match="learning_rates"):
+        dataclasses.replace(tiny, learning_rates={"mlp": 1e-3})

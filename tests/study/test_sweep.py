@@ -13,15 +13,17 @@ import pytest
 
 from eqscale.cli import main
 from eqscale.study.collect import RESULT_COLUMNS
-from eqscale.study.plan import plan_study, run_id
+from eqscale.study.plan import plan_lr_stage, plan_study, run_id
 from eqscale.study.runner import run_dir
-from eqscale.study.sweep import run_sweep
+from eqscale.study.sweep import read_picks, run_sweep
 from tests.study.helpers import table as _table
 
 
 def test_tiny_study_runs_end_to_end(spec, local_study):
     out, summary = local_study
-    runs = plan_study(spec)
+    picks = read_picks(out)
+    assert set(picks) == set(spec.arms) and all(p in spec.lr.grid for p in picks.values())
+    runs = plan_study(spec, picks)
     assert not summary.failed and len(summary.finished) == len(runs)
     table = _table(out / "runs.csv")
     assert set(table) == {run_id(r, spec) for r in runs}
@@ -33,6 +35,11 @@ def test_tiny_study_runs_end_to_end(spec, local_study):
         assert row["kind"] == run.kind and row["model"] == run.model
         assert row["status"] == "finished" and float(row["test_loss"]) > 0
         assert row["augment"] == ("true" if run.augment else "false")
+        assert float(row["constant_velocity_loss"]) > 0 and float(row["no_motion_loss"]) > 0
+        skill = 1 - float(row["test_loss"]) / float(row["constant_velocity_loss"])
+        assert float(row["skill"]) == pytest.approx(skill)
+        # Later runs train at their arm's pick; stage runs at their own grid point.
+        assert float(row["lr"]) == (run.lr if run.kind == "lr" else picks[run.arm])
         if run.kind == "compute":
             # The budget is spent: within one step of the planned compute.
             assert int(row["steps"]) >= spec.compute.min_steps
@@ -51,7 +58,7 @@ def test_interrupted_sweep_resumes(spec, local_study, tiny_dataset, tmp_path):
     (tmp_path / "spec.json").write_text(json.dumps(spec.to_dict()))
     code = (
         "import sys; from eqscale.study.spec import load_study; "
-        "from eqscale.study.sweep import run_sweep; "
+        "from eqscale.study.sweep import read_picks, run_sweep; "
         "run_sweep(load_study(sys.argv[1]), sys.argv[2], sys.argv[3], workers=1, threads=1, "
         "quiet=True)"
     )
@@ -86,15 +93,17 @@ def test_status_and_plan_report_the_study(spec, local_study, capsys, tmp_path):
                  "--out", str(out)]) == 0
     text = capsys.readouterr().out
     n = len(plan_study(spec))
-    assert f"{n} runs: {n} finished" in text
+    assert f"{n} runs: {n} finished" in text and "learning rates picked by the lr stage" in text
     assert main(["sweep", "plan", "--study", str(tmp_path / "spec.json"),
                  "--out", str(tmp_path / "empty")]) == 0
-    assert f"{n} runs: {n} pending" in capsys.readouterr().out
+    stage = len(plan_lr_stage(spec))
+    assert f"{n} runs: {stage} pending, {n - stage} waiting" in capsys.readouterr().out
     # A run directory without result.json is an interrupted (partial) run.
     run_dir(tmp_path / "empty", run_id(plan_study(spec)[0], spec)).mkdir(parents=True)
     assert main(["sweep", "status", "--study", str(tmp_path / "spec.json"),
                  "--out", str(tmp_path / "empty")]) == 0
-    assert f"{n} runs: 1 partial, {n - 1} pending" in capsys.readouterr().out
+    assert (f"{n} runs: 1 partial, {stage - 1} pending, {n - stage} waiting"
+            in capsys.readouterr().out)
 
 
 def test_bad_study_is_a_one_line_error(capsys, tmp_path):

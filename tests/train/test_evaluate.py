@@ -75,9 +75,12 @@ def test_evaluate_prints_json_and_tables(trained, tiny_dataset, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["test_loss"] == pytest.approx(result["test_loss"], rel=1e-6)
     assert len(out["rollout_error_per_horizon"]) == open_split(tiny_dataset, "test").frames - 2
+    for key in ("constant_velocity_loss", "rigid_constant_velocity_loss", "no_motion_loss", "skill",
+                "constant_velocity_rollout_error"):
+        assert out[key] == pytest.approx(result[key], rel=1e-6)
     _evaluate(run, tiny_dataset, split="val")
     table = capsys.readouterr().out
-    assert "rollout error" in table and "val of" in table
+    assert "rollout error" in table and "val of" in table and "constant velocity" in table
 
 
 def test_bad_run_directories_are_one_line_user_errors(trained, tiny_dataset, tmp_path):
@@ -143,3 +146,26 @@ def test_dataset_loss_does_not_depend_on_the_batch_size(trained, tiny_dataset):
     assert moved == pytest.approx(dataset_loss(model, data, idx, 20, cpu, transform_seed=1),
                                   rel=1e-6)
     assert abs(moved - a) > 1e-3 * a  # the baseline is not invariant
+
+
+def test_references_are_scored_on_the_same_samples(trained, tiny_dataset):
+    """Over the whole test split the reference losses equal those `inspect` computes (a numpy
+    implementation of the same predictors); a run's skill is 1 - L / L_cv on its samples."""
+    from eqscale.data.inspect import validate_dataset
+    from eqscale.models import build_model
+    from eqscale.train.evaluate import dataset_losses
+
+    refs = validate_dataset(tiny_dataset)["references"]["test"]
+    test = open_split(tiny_dataset, "test")
+    model = build_model("transformer", 0, test.faces_per_object)
+    every = dataset_losses(model, test, list(range(len(test))), 8, torch.device("cpu"),
+                           references=True)
+    for name in ("constant_velocity_loss", "rigid_constant_velocity_loss", "no_motion_loss"):
+        assert every[name] == pytest.approx(refs[name], rel=1e-5)
+    for run, result in trained.values():
+        assert result["skill"] == pytest.approx(
+            1 - result["test_loss"] / result["constant_velocity_loss"])
+        cv_h = result["constant_velocity_rollout_error_per_horizon"]
+        assert cv_h[-1] > cv_h[0] > 0  # extrapolation errors grow with the horizon
+        again = evaluate_run(run, tiny_dataset)
+        assert again["constant_velocity_loss"] == result["constant_velocity_loss"]

@@ -3,7 +3,8 @@
 Checks, in order: the manifest; every shard's files, checksums, dtypes and shapes; finite
 values; and physical plausibility (object counts, ids in range, unit quaternions, masses equal to
 volume x density x scale^3, nothing sunk through the floor, no impossible speeds). The first
-failure raises :class:`DatasetError` with one line naming the bad file.
+failure raises :class:`DatasetError` with one line naming the bad file. The summary also gives
+each split's reference losses (constant velocity, no motion): what a model must beat.
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from eqscale.data.format import ARRAYS, SPLITS, SplitArrays, read_manifest, sha256_file
+from eqscale.data.simulate import quaternion_to_matrix
+from eqscale.data.tokens import TokenMeshes, posed_vertices
 from eqscale.errors import DatasetError
 
 SINK_TOLERANCE = 0.05  # metres a centre of mass may go below the floor's top face
 MAX_SPEED = 60.0  # m/s; MOVi-B objects start below ~13 m/s and fall at most 2 s
 MASS_RTOL = 1e-4
+REFERENCE_NAMES = ("constant_velocity", "rigid_constant_velocity", "no_motion")
 
 
 def _check_files(root: Path, manifest: dict) -> None:
@@ -74,6 +78,41 @@ def _check_physics(where: Path, manifest: dict, a: dict[str, np.ndarray]) -> Non
         raise DatasetError(f"{where / 'positions.npy'}: implausible speed above {MAX_SPEED} m/s")
 
 
+def reference_sums(meshes: TokenMeshes, a: dict[str, np.ndarray]) -> tuple[dict[str, float], int]:
+    """Summed task losses of the reference predictors over every sample (trajectory, t) of one
+    shard's arrays ``a``, and the number of (object, t) pairs they are summed over.
+
+    The task loss of a sample is the mean over its real objects of each object's mean squared
+    token-vertex error; summing per-object errors and dividing by the pair count gives the mean
+    over all real objects of a split, as evaluation weights batches (eqscale.train.evaluate).
+    Predictors: constant velocity ``2 x(t) - x(t-1)``, rigid constant velocity (the last
+    rotation about the token-mesh centroid and the centroid's last displacement, repeated; the
+    rotation from the quaternions) and no motion ``x(t)``.
+    """
+    mask = a["mask"].astype(bool)  # (T, K)
+    shape_id = np.where(mask, a["shape_id"], 0)
+    local = meshes.vertices[shape_id] * np.where(mask, a["scale"], 0.0)[..., None, None]
+    vert_mask = meshes.vert_mask[shape_id] & mask[..., None]  # (T, K, V)
+    sums, pairs = dict.fromkeys(REFERENCE_NAMES, 0.0), 0
+    for i in range(len(mask)):
+        quats = a["quaternions"][i].transpose(1, 0, 2)  # (F, K, 4)
+        verts = posed_vertices(local[i], a["positions"][i].transpose(1, 0, 2), quats)
+        prev, cur, nxt = verts[:-2], verts[1:-1], verts[2:]  # (F-2, K, V, 3)
+        count = np.maximum(vert_mask[i].sum(-1), 1)  # (K,)
+        centroid = (cur * vert_mask[i][..., None]).sum(-2) / count[:, None]  # (F-2, K, 3)
+        step = centroid - (prev * vert_mask[i][..., None]).sum(-2) / count[:, None]
+        rot = quaternion_to_matrix(quats)  # (F, K, 3, 3)
+        turn = rot[1:-1] @ np.swapaxes(rot[:-2], -1, -2)  # rotation t-1 -> t
+        rigid = np.einsum("fkij,fkvj->fkvi", turn, cur - centroid[..., None, :])
+        rigid += (centroid + step)[..., None, :]
+        for name, pred in (("constant_velocity", 2.0 * cur - prev),
+                           ("rigid_constant_velocity", rigid), ("no_motion", cur)):
+            sq = np.where(vert_mask[i], ((pred - nxt) ** 2).sum(-1), 0.0)  # (F-2, K, V)
+            sums[name] += float((sq.sum(-1) / count)[:, mask[i]].sum())
+        pairs += int(mask[i].sum()) * (verts.shape[0] - 2)
+    return sums, pairs
+
+
 def validate_dataset(path: str | Path) -> dict:
     """Validate the dataset at ``path`` (raises DatasetError); a summary dict."""
     root = Path(path)
@@ -84,15 +123,22 @@ def validate_dataset(path: str | Path) -> dict:
     _check_files(root, manifest)
     summary = {"root": str(root), "manifest": manifest, "splits": {}}
     shape_counts, material_counts, objects = Counter(), Counter(), []
+    meshes = TokenMeshes.from_manifest(manifest)
+    summary["references"] = {}
     for split in SPLITS:
         arrays = SplitArrays(root, split, manifest)
+        totals, pairs = dict.fromkeys(REFERENCE_NAMES, 0.0), 0
         for entry, shard in zip(manifest["splits"][split]["shards"], arrays.shards):
             a = {name: np.asarray(v) for name, v in shard.items()}
             _check_physics(root / entry["path"], manifest, a)
             shape_counts.update(a["shape_id"][a["mask"]].tolist())
             material_counts.update(a["material_id"][a["mask"]].tolist())
             objects += a["mask"].sum(1).tolist()
+            sums, n = reference_sums(meshes, a)
+            totals = {k: totals[k] + sums[k] for k in totals}
+            pairs += n
         summary["splits"][split] = (len(arrays), len(arrays.shards))
+        summary["references"][split] = {f"{k}_loss": v / max(pairs, 1) for k, v in totals.items()}
     summary["objects"] = objects
     summary["shape_counts"] = shape_counts
     summary["material_counts"] = material_counts
@@ -111,7 +157,11 @@ def inspect_dataset(path: str | Path) -> str:
         f"seed {cfg['seed']}, {m['frames']} frames at {m['frame_rate']} fps",
     ]
     for split, (n, shards) in s["splits"].items():
-        lines.append(f"  {split:5s}: {n} trajectories in {shards} shard(s)")
+        ref = s["references"][split]
+        lines.append(f"  {split:5s}: {n} trajectories in {shards} shard(s); reference losses: "
+                     f"constant velocity {ref['constant_velocity_loss']:.4g}, rigid "
+                     f"constant velocity {ref['rigid_constant_velocity_loss']:.4g}, "
+                     f"no motion {ref['no_motion_loss']:.4g}")
     if s["objects"]:
         obj = np.asarray(s["objects"])
         lines.append(f"  objects per scene: min {obj.min()}, mean {obj.mean():.2f}, "

@@ -53,7 +53,7 @@ def transformer_flops(c: TransformerConfig, objects: float, faces: int) -> FlopC
     """Baseline transformer FLOPs per training sample (see the module docstring)."""
     w, m, nf = c.width, c.mlp_ratio * c.width, c.rff_features
     tokens = objects * faces
-    f_in = 6 * 2 * nf + 11
+    f_in = c.input_features
     # Weight-matrix entries applied to every token: input map, per block qkv (3w^2), output
     # projection (w^2) and MLP (2 w m), and the head (9 w).
     block_weights = 3 * w * w + w * w + 2 * w * m

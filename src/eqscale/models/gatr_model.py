@@ -16,9 +16,16 @@ embedding of a transformed scene is the Pin action on the embedding for proper a
 elements alike, so the whole pipeline is E(3)-equivariant (docs/models.md; tested).
 
 Hierarchical pre-norm GATr blocks (object-level blocks on the object view), then an equivariant
-linear head gives each token an even multivector ``1 + out``; per object these are averaged over
-real tokens and normalised onto the motors, composed with the constant-velocity translation, and
-converted to a rotation matrix and translation.
+linear head gives each token one output multivector. Its output has the transformer's form: a
+rotation about the object's frame-t centroid c and a displacement of c on top of the
+constant-velocity prior d. Per object the token outputs are averaged over real tokens; the
+rotor part (grade 0 and the e0-free bivectors e12, e13, e23, plus 1) normalised onto the unit
+rotors is the rotation R, and the plane-normal part (e1, e2, e3) is the centroid correction
+``t``; the motion is ``x -> R (x - c) + c + d + t``. Both parts are invariant under
+translations and transform as a rotation and a vector under O(3), so the motion is exactly
+E(3)-equivariant, and a head output of zero means "constant velocity, no spin", whatever the
+object's position (a motor acting about the world origin would make the network learn each
+object's rotation centre from its absolute position).
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from eqscale.ga import embed_plane, embed_point, geometric_product
+from eqscale.ga import embed_plane, embed_point
 from eqscale.models.flops import FlopCount, attention_pairs
 from eqscale.models.inputs import SceneInputs, read_batch
 from eqscale.models.masks import (
@@ -36,18 +43,20 @@ from eqscale.models.masks import (
     to_object_view,
     to_scene_view,
 )
-from eqscale.models.motors import even_part, motor_to_motion, normalize_motor, translation_motor
+from eqscale.models.motors import motor_to_motion, normalize_motor
 from eqscale.models.rigidity import (
     RigidMotion,
     at_least_float32,
     full_precision,
     identity_for_padding,
     masked_mean,
+    motion_about_centroid,
 )
 from eqscale.models.sizes import GATrConfig
 from eqscale.nn import EquiLinear, GATrBlock, reference_multivector
 
 IN_MV, IN_S = 8, 4
+_ROTOR = torch.tensor([float(i in (0, 8, 9, 10)) for i in range(16)])  # 1, e12, e13, e23
 GRAVITY_SCALE = 0.1
 HEAD_INIT_SCALE = 0.01
 GP_TERMS, JOIN_TERMS = 192, 81  # non-zero terms of G(3,0,1)'s product tables
@@ -84,6 +93,20 @@ def embed_scene(inp: SceneInputs) -> tuple[Tensor, Tensor]:
     return mv, s
 
 
+def rotation_and_shift(out: Tensor) -> tuple[Tensor, Tensor]:
+    """Per-object head outputs ``out (B, K, 16)`` -> rotation (B, K, 3, 3), shift (B, K, 3).
+
+    Rotation: the rotor ``1 + <out>_{0, e12, e13, e23}`` normalised onto the unit rotors and
+    read as a rotation matrix. Shift: the plane-normal components ``(e1, e2, e3)`` of ``out``.
+    Both ignore every e0 component, which is what translations change, and transform as a
+    rotation and as a vector under O(3) (a reflection F maps them to F R F^T and F t).
+    """
+    rotor = out * _ROTOR.to(device=out.device, dtype=out.dtype)
+    rotor = torch.cat([rotor[..., :1] + 1.0, rotor[..., 1:]], dim=-1)
+    rotation = motor_to_motion(normalize_motor(rotor)).rotation
+    return rotation, out[..., 2:5]
+
+
 class GATrTaskModel(nn.Module):
     """GATr task model: ``forward(batch) -> RigidMotion`` (docs/interfaces.md)."""
 
@@ -104,11 +127,9 @@ class GATrTaskModel(nn.Module):
             self.head.weight.mul_(HEAD_INIT_SCALE)
             self.head.s_to_mv.weight.mul_(HEAD_INIT_SCALE)
 
-    def token_motors(self, mv: Tensor, s: Tensor, face_mask: Tensor) -> Tensor:
-        """Network on embedded tokens: mv (B, K, P, 8, 16), s (B, K, P, 4) -> (B, K, P, 16).
-
-        Each token's output is the even multivector 1 + (even part of the head output).
-        """
+    def token_outputs(self, mv: Tensor, s: Tensor, face_mask: Tensor) -> Tensor:
+        """Network on embedded tokens: mv (B, K, P, 8, 16), s (B, K, P, 4) -> (B, K, P, 16),
+        each token's head output (a multivector; see :func:`rotation_and_shift`)."""
         b, k, p = face_mask.shape
         mv, s = mv.reshape(b, k * p, IN_MV, 16), s.reshape(b, k * p, IN_S)
         real = face_mask.reshape(b, k * p)
@@ -125,19 +146,18 @@ class GATrTaskModel(nn.Module):
             else:
                 h_mv, h_s = block(h_mv, h_s, masks["global"], refs["global"])
         out, _ = self.head(h_mv, h_s)
-        motors = even_part(out[..., 0, :])
-        motors = torch.cat([motors[..., :1] + 1.0, motors[..., 1:]], dim=-1)
-        return motors.reshape(b, k, p, 16)
+        return out[..., 0, :].reshape(b, k, p, 16)
 
     def forward(self, batch: dict[str, Tensor]) -> RigidMotion:
         inp = read_batch(batch, self.faces_per_object, self.embed.weight.dtype)
         mv, s = embed_scene(inp)
-        token_motors = self.token_motors(mv, s, inp.face_mask)
-        with full_precision(token_motors.device):
-            motors = masked_mean(at_least_float32(token_motors), inp.face_mask)
-            motor = normalize_motor(motors.to(inp.centroid))
-            motor = geometric_product(translation_motor(inp.displacement), motor)
-            return identity_for_padding(motor_to_motion(motor), inp.object_mask)
+        token_out = self.token_outputs(mv, s, inp.face_mask)
+        with full_precision(token_out.device):
+            mean = masked_mean(at_least_float32(token_out), inp.face_mask).to(inp.centroid)
+            rotation, correction = rotation_and_shift(mean)
+            motion = motion_about_centroid(rotation @ inp.last_rotation, inp.centroid,
+                                           inp.displacement + correction)
+            return identity_for_padding(motion, inp.object_mask)
 
 
 # --- closed forms -----------------------------------------------------------------------------
@@ -170,10 +190,10 @@ def _equilinear_parameters(in_mv: int, out_mv: int, in_s: int, out_s: int) -> in
 
 
 def gatr_parameters(c: GATrConfig) -> int:
-    """Closed-form parameter count: the EquiLinear maps plus one distance scale per head and
-    attention layer (layer norms have no parameters)."""
+    """Closed-form parameter count: the EquiLinear maps plus one distance weight per head and
+    multivector channel of a head in every attention layer (layer norms have none)."""
     linear = sum(_equilinear_parameters(*shape[:4]) for shape in _equilinear_shapes(c))
-    return linear + c.depth * c.heads
+    return linear + c.depth * c.heads * max(1, c.mv_channels // c.heads)
 
 
 def gatr_flops(c: GATrConfig, objects: float, faces: int) -> FlopCount:
@@ -192,13 +212,13 @@ def gatr_flops(c: GATrConfig, objects: float, faces: int) -> FlopCount:
         bwd_linear += 2 * fwd if needs_grad else fwd
     heads = c.heads
     head_mv, head_s = max(1, c.mv_channels // heads), max(1, c.s_channels // heads)
-    # Executed attention per (query, key) pair, summed over heads. The logits use 8 e0-free
-    # components + 5 distance features per multivector channel + the scalars, the values 16
-    # components per multivector channel + the scalars; eqscale.nn zero-pads queries, keys and
-    # values to one width (the wider, the values') so that torch runs its fused kernel:
-    # 2 products of that width, 2 FLOPs per multiply-add, and 2.5x that backward (the fused
-    # kernel recomputes the scores: 5 products).
-    width = max(13 * head_mv + head_s, 16 * head_mv + head_s)
+    # Executed attention per (query, key) pair, summed over heads. The logits use 7 e0-free
+    # components (e123 left out) + 5 distance features per multivector channel + the scalars,
+    # the values 16 components per multivector channel + the scalars; eqscale.nn zero-pads
+    # queries, keys and values to one width (the wider, the values') so that torch runs its
+    # fused kernel: 2 products of that width, 2 FLOPs per multiply-add, and 2.5x that backward
+    # (the fused kernel recomputes the scores: 5 products).
+    width = max(12 * head_mv + head_s, 16 * head_mv + head_s)
     obj_pairs, glob_pairs = attention_pairs(objects, faces, c.depth)
     pairs = obj_pairs + glob_pairs
     attn_fwd = 2 * heads * 2 * width * pairs
@@ -210,9 +230,9 @@ def gatr_flops(c: GATrConfig, objects: float, faces: int) -> FlopCount:
     # Per token and block: c geometric products and c joins; backward evaluates one sparse map
     # per operand, both operands need gradients -> 2x.
     products = 3 * 2 * (GP_TERMS + JOIN_TERMS) * c.mv_channels * c.depth * tokens
-    # Per object, the motor head runs 12 geometric products forward (normalisation 2,
-    # constant-velocity composition 1, sandwiches of 4 points 8 + 1 inverse) and 19 sparse maps
-    # backward (operands without gradient: the translation and the embedded points).
-    products += (12 + 19) * 2 * GP_TERMS * objects
+    # Per object, the rotor head runs 11 geometric products forward (normalisation 2,
+    # sandwiches of 4 points 8 + 1 inverse) and 18 sparse maps backward (operands without
+    # gradient: the embedded points).
+    products += (11 + 18) * 2 * GP_TERMS * objects
     executed = (fwd_linear + bwd_linear) * tokens + 3.5 * attn_fwd + products
     return FlopCount(nominal=float(nominal), executed=float(executed))

@@ -2,8 +2,8 @@
 
 Checks the batch, zeroes padded entries (so garbage in padding can never reach a real output or a
 gradient) and computes the per-object quantities both models share: frame-t centroids, the
-centroid displacement from t-1 to t (the constant-velocity prior of both heads) and the invariant
-per-object scalars.
+centroid displacement and the rotation from t-1 to t (together the rigid constant-velocity prior
+of both heads) and the invariant per-object scalars.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from eqscale.errors import EqscaleError
-from eqscale.models.rigidity import object_centroids
+from eqscale.models.rigidity import last_rotation, object_centroids
 
 REQUIRED_KEYS = (
     "verts_prev", "verts_t", "vert_mask", "faces_prev", "faces_t", "face_mask", "object_mask",
@@ -28,6 +28,7 @@ class SceneInputs:
 
     faces_prev, faces_t: (B, K, P, 3, 3) face vertices (zero where padded);
     face_mask: (B, K, P); object_mask: (B, K); centroid, displacement: (B, K, 3);
+    last_rotation: (B, K, 3, 3), each object's rotation from t-1 to t (identity for padding);
     scalars: (B, K, 4) = log mass, friction, restitution, scale (zero where padded);
     floor: (B, 4); gravity: (B, 3).
     """
@@ -38,6 +39,7 @@ class SceneInputs:
     object_mask: Tensor
     centroid: Tensor
     displacement: Tensor
+    last_rotation: Tensor
     scalars: Tensor
     floor: Tensor
     gravity: Tensor
@@ -74,6 +76,8 @@ def read_batch(batch: dict[str, Tensor], faces_per_object: int, dtype: torch.dty
         object_mask=object_mask,
         centroid=centroid,
         displacement=displacement,
+        last_rotation=last_rotation(batch["verts_prev"].to(dtype), batch["verts_t"].to(dtype),
+                                    vert_mask),
         scalars=scalars,
         floor=batch["floor"].to(dtype),
         gravity=batch["gravity"].to(dtype),

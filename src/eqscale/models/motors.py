@@ -13,7 +13,6 @@ from torch import Tensor
 from eqscale.ga import (
     GRADES,
     embed_point,
-    embed_translation,
     extract_point,
     geometric_product,
     reverse,
@@ -46,11 +45,6 @@ def normalize_motor(m: Tensor, eps: float = 1e-12) -> Tensor:
     factor[..., 0] = a.rsqrt()
     factor[..., _PSEUDOSCALAR] = -0.5 * b * a.rsqrt() / a
     return geometric_product(m, factor)
-
-
-def translation_motor(displacement: Tensor) -> Tensor:
-    """The motor of the translation by ``displacement (..., 3)``."""
-    return embed_translation(displacement)
 
 
 def motor_to_motion(motor: Tensor) -> RigidMotion:

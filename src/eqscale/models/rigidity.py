@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from eqscale.nn.linear import at_least_float32
+
 
 @dataclass(frozen=True)
 class RigidMotion:
@@ -35,11 +37,6 @@ def full_precision(device: torch.device) -> Iterator[None]:
     (a bf16 rotation is orthonormal only to ~1e-2, and positions of ~5 m would move by cm)."""
     with torch.autocast(device.type, enabled=False):
         yield
-
-
-def at_least_float32(x: Tensor) -> Tensor:
-    """``x`` in float32 if it is a half-precision tensor, else unchanged."""
-    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
 
 
 def apply_motion(motion: RigidMotion, points: Tensor) -> Tensor:
@@ -88,6 +85,34 @@ def rotation_from_6d(a: Tensor, eps: float = 1e-8) -> Tensor:
 
 
 IDENTITY_6D = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+
+
+@torch.no_grad()
+def last_rotation(verts_prev: Tensor, verts_t: Tensor, vert_mask: Tensor) -> Tensor:
+    """Each object's rotation from frame t-1 to t, fitted to its vertices (Kabsch).
+
+    verts_prev, verts_t: (B, K, V, 3), vert_mask: (B, K, V) -> (B, K, 3, 3), det +1. With the
+    vertex sets centred, ``H = sum a b^T`` and ``H = U S V^T``; the rotation is
+    ``V diag(1, 1, det(V U^T)) U^T`` (the last factor keeps it proper when the fit would
+    reflect). For a rigid object it is its exact rotation, unique whenever its vertices are not
+    collinear. It commutes with every E(3) element g: the sets of g . scene give
+    ``Q R Q^T`` for g's linear part Q, reflections included. Objects without three real
+    vertices get the identity. Computed in float64 without autograd (an input, not a
+    prediction).
+    """
+    real = vert_mask[..., None]
+    a, b = (torch.where(real, x.to(torch.float64), 0.0) for x in (verts_prev, verts_t))
+    a, b = (torch.where(real, x - masked_mean(x, vert_mask)[:, :, None], 0.0) for x in (a, b))
+    with torch.autocast(verts_t.device.type, enabled=False):
+        u, _, vh = torch.linalg.svd(torch.einsum("bkvi,bkvj->bkij", a, b))
+        v = vh.transpose(-1, -2)
+        det = torch.linalg.det(v @ u.transpose(-1, -2))
+        fix = torch.ones_like(u[..., 0])
+        fix[..., 2] = torch.where(det < 0, -1.0, 1.0)
+        rotation = (v * fix[..., None, :]) @ u.transpose(-1, -2)
+    eye = torch.eye(3, dtype=rotation.dtype, device=rotation.device)
+    enough = vert_mask.sum(dim=-1) >= 3
+    return torch.where(enough[..., None, None], rotation, eye).to(verts_t.dtype)
 
 
 def motion_about_centroid(rotation: Tensor, centroid: Tensor, displacement: Tensor) -> RigidMotion:

@@ -21,6 +21,9 @@ class TransformerConfig:
 
     rff_scale / rff_motion_scale: std of the Gaussian frequencies (cycles per metre) for vertex
     positions and for vertex displacements over one frame (which are about 10x smaller).
+    raw_position_scale / raw_motion_scale: factors (per metre) of the same coordinates fed raw
+    beside the Fourier features, so that they are of order one (scenes span about +-5 m, one
+    frame's displacement is at most a few tenths of a metre).
     """
 
     width: int
@@ -30,6 +33,16 @@ class TransformerConfig:
     rff_features: int = 16
     rff_scale: float = 0.25
     rff_motion_scale: float = 2.0
+    raw_position_scale: float = 0.2
+    raw_motion_scale: float = 5.0
+
+    @property
+    def input_features(self) -> int:
+        """Width of a token's concatenated features before the input linear map: 6 vectors
+        (3 vertex positions + 3 vertex displacements) x (sin, cos) x rff_features, the same 6
+        vectors as 18 raw coordinates, 4 object scalars, 4 floor numbers (n, d), 3 gravity
+        components."""
+        return 6 * 2 * self.rff_features + 18 + 4 + 4 + 3
 
 
 @dataclass(frozen=True)
@@ -95,11 +108,11 @@ def transformer_parameters(c: TransformerConfig) -> int:
     """Closed-form parameter count of the baseline (biases and LayerNorm affines included).
 
     input linear (F_in -> w) + depth x [2 LayerNorms, qkv (w -> 3w), out (w -> w),
-    MLP (w -> r w -> w)] + final LayerNorm + head (w -> 9). F_in = 12 rff_features + 11.
+    MLP (w -> r w -> w)] + final LayerNorm + head (w -> 9). F_in = c.input_features.
     The Fourier frequency matrices are fixed buffers, not parameters.
     """
     w, hidden = c.width, c.mlp_ratio * c.width
-    f_in = 6 * 2 * c.rff_features + 11
+    f_in = c.input_features
     block = 2 * (2 * w) + (w * 3 * w + 3 * w) + (w * w + w) + (w * hidden + hidden)
     block += hidden * w + w
     return (f_in * w + w) + c.depth * block + 2 * w + (9 * w + 9)

@@ -1,12 +1,13 @@
 """The baseline transformer task model (SPEC 4).
 
-Token = one face. Its three frame-t vertices and their displacements since t-1 are embedded with
-random Fourier features (fixed Gaussian frequency matrices, sin/cos), concatenated with the
-object's invariant scalars, the floor plane and the gravity vector, and mapped linearly to the
-width. Pre-norm blocks alternate object-level and global attention. The head gives each token a
-rigid motion of its object: a centroid displacement (on top of the constant-velocity prior) and a
-rotation in the 6-D representation, both averaged over the object's real tokens; the average is
-projected onto SO(3) by Gram-Schmidt.
+Token = one face. Its three frame-t vertices and their displacements since t-1 enter twice: as
+random Fourier features (fixed Gaussian frequency matrices, sin/cos) and as raw coordinates
+(scaled to order one), concatenated with the object's invariant scalars, the floor plane and the
+gravity vector, and mapped linearly to the width. Pre-norm blocks alternate object-level and
+global attention. The head gives each token a rigid motion of its object: a centroid
+displacement and a rotation in the 6-D representation, both averaged over the object's real
+tokens (the rotation projected onto SO(3) by Gram-Schmidt), on top of the rigid constant-velocity
+prior: the object keeps its last centroid displacement and its last rotation.
 """
 
 from __future__ import annotations
@@ -39,15 +40,6 @@ from eqscale.models.sizes import TransformerConfig
 
 HEAD_OUTPUTS = 9  # 3 displacement + 6 rotation (6-D representation)
 GRAVITY_SCALE = 0.1  # gravity enters as g / 10 (order one for Earth-like gravity)
-
-
-def transformer_input_features(config: TransformerConfig) -> int:
-    """Width of the concatenated token features before the input linear map.
-
-    6 vectors (3 vertex positions + 3 vertex displacements) x (sin, cos) x rff_features, plus
-    4 object scalars, 4 floor numbers (n, d) and 3 gravity components.
-    """
-    return 6 * 2 * config.rff_features + 4 + 4 + 3
 
 
 class FourierFeatures(nn.Module):
@@ -112,7 +104,7 @@ class TransformerTaskModel(nn.Module):
         self.motion_features = FourierFeatures(
             config.rff_features, config.rff_motion_scale, seed=1
         )
-        self.embed = nn.Linear(transformer_input_features(config), config.width)
+        self.embed = nn.Linear(config.input_features, config.width)
         self.blocks = nn.ModuleList(
             TransformerBlock(config.width, config.heads, config.mlp_ratio)
             for _ in range(config.depth)
@@ -126,13 +118,18 @@ class TransformerTaskModel(nn.Module):
 
     def token_features(self, faces_prev: Tensor, faces_t: Tensor, scalars: Tensor,
                        floor: Tensor, gravity: Tensor) -> Tensor:
-        """Concatenated token features (B, K, P, transformer_input_features)."""
+        """Concatenated token features (B, K, P, config.input_features)."""
         b, k, p = faces_t.shape[:3]
+        c = self.config
+        motion = faces_t - faces_prev
         pos = self.position_features(faces_t).reshape(b, k, p, -1)
-        mot = self.motion_features(faces_t - faces_prev).reshape(b, k, p, -1)
+        mot = self.motion_features(motion).reshape(b, k, p, -1)
+        raw = torch.cat([c.raw_position_scale * faces_t.reshape(b, k, p, 9),
+                         c.raw_motion_scale * motion.reshape(b, k, p, 9)], dim=-1)
         glob = torch.cat([floor, GRAVITY_SCALE * gravity], dim=-1)[:, None, None, :]
         glob = glob.expand(b, k, p, 7)
-        return torch.cat([pos, mot, scalars[:, :, None, :].expand(b, k, p, 4), glob], dim=-1)
+        return torch.cat([pos, mot, raw, scalars[:, :, None, :].expand(b, k, p, 4), glob],
+                         dim=-1)
 
     def forward(self, batch: dict[str, Tensor]) -> RigidMotion:
         dtype = self.embed.weight.dtype
@@ -153,7 +150,7 @@ class TransformerTaskModel(nn.Module):
         with full_precision(out.device):
             mean = masked_mean(at_least_float32(out), inp.face_mask).to(inp.centroid)
             identity = torch.tensor(IDENTITY_6D, dtype=mean.dtype, device=mean.device)
-            rotation = rotation_from_6d(identity + mean[..., 3:])
+            rotation = rotation_from_6d(identity + mean[..., 3:]) @ inp.last_rotation
             displacement = inp.displacement + mean[..., :3]
             motion = motion_about_centroid(rotation, inp.centroid, displacement)
             return identity_for_padding(motion, inp.object_mask)

@@ -1,17 +1,23 @@
 """Multi-head equivariant self-attention over tokens of multivector and scalar channels.
 
-Per head the attention logit between query token a and key token b is
+Per head the attention logit between query token a and key token b is, as in the original GATr,
 
-    ( sum_c <q_c, k_c>  +  w_h sum_c phi(q_c) . psi(k_c)  +  q_s . k_s ) / sqrt(d)
+    ( sum_c <q_c, k_c>'  -  sum_c w_hc |x(q_c) - x(k_c)|^2  +  q_s . k_s ) / sqrt(d)
 
-- ``<q, k>`` is the invariant inner product (the 8 e0-free components);
-- ``phi(q) . psi(k) = -(w_q w_k)^2 |x_q - x_k|^2`` for the points held in the trivector parts
-  (homogeneous coordinate w = e123, x = extracted position), a Pin(3,0,1)-invariant that lets
-  attention see distances; ``w_h >= 0`` is a learned per-head scale;
-- ``q_s . k_s`` are the scalar channels.
+- ``<q, k>'`` is the invariant inner product without the e123 component (7 of the 8 e0-free
+  components; the trivector part enters through the distance term instead);
+- ``x(q)`` is the point held in the trivector part of ``q``, read after normalising the
+  trivector by its homogeneous coordinate ``w = e123`` with the guarded factor
+  ``w / (w^2 + eps)``, eps = 1e-3 (about ``1 / w`` for |w| >> 0.03, bounded for w -> 0); so the
+  term is a plain squared Euclidean distance, whatever scale the projections give ``w``, and is
+  unchanged when a reflection flips the sign of ``w``;
+- ``w_hc = exp(l_hc) > 0`` is a learned weight per head and channel, ``l`` initialised to 0;
+- ``q_s . k_s`` are the scalar channels; ``d`` is the number of query features.
 All three are dot products of feature vectors, so one call of torch's
 ``scaled_dot_product_attention`` on the concatenated features computes them. Values are the
-multivectors (weighted sums of them are equivariant) and scalars.
+multivectors (weighted sums of them are equivariant) and scalars. The distance features and the
+softmax run in float32 (or float64) even inside a bf16 autocast region: squared distances of
+points metres apart lose their differences in bf16.
 """
 
 from __future__ import annotations
@@ -24,26 +30,41 @@ from torch import nn
 
 from eqscale.ga import tables
 from eqscale.ga.products import dense_enabled
-from eqscale.nn.linear import EquiLinear, from_component_major, to_component_major
+from eqscale.nn.linear import (
+    EquiLinear,
+    at_least_float32,
+    from_component_major,
+    to_component_major,
+)
 
 _E012, _E013, _E023, _E123 = 11, 12, 13, 14
+# The inner-product part of the logits: the e0-free components without e123.
+_INNER_SLICES: tuple[slice, ...] = tables.E0_FREE_SLICES[:-1]
+_INNER_INDEX = tuple(i for i in tables.E0_FREE if i != _E123)
+NORMALIZER_EPS = 1e-3
 
 
-def distance_features(mv: torch.Tensor, component_axis: int = -1) -> tuple[torch.Tensor,
-                                                                           torch.Tensor]:
+def distance_features(mv: torch.Tensor, component_axis: int = -1,
+                      eps: float = NORMALIZER_EPS) -> tuple[torch.Tensor, torch.Tensor]:
     """Query and key features of multivectors (16 components on ``component_axis``), 5 of them
-    on that axis, with ``phi(a) . psi(b) = -|w_a p_b - w_b p_a|^2 = -(w_a w_b)^2 |x_a - x_b|^2``
-    where ``w`` is the e123 component and ``p = w x`` the point's scaled position."""
-    def part(i: int) -> torch.Tensor:
-        return mv.select(component_axis, i)
+    on that axis, with ``phi(a) . psi(b) = -|x_a - x_b|^2`` for the points ``x`` held in the
+    trivector parts (up to the guard ``w^2 / (w^2 + eps)`` on each homogeneous coordinate).
 
-    w = part(_E123)
-    p = torch.stack([-part(_E023), part(_E013), -part(_E012)], dim=component_axis)
-    w2 = w.square().unsqueeze(component_axis)
-    p2 = p.square().sum(component_axis, keepdim=True)
-    wp = w.unsqueeze(component_axis) * p
-    return (torch.cat([w2, p2, wp], dim=component_axis),
-            torch.cat([-p2, -w2, 2.0 * wp], dim=component_axis))
+    Computed in at least float32 and returned in it (autocast is off inside)."""
+    with torch.autocast(mv.device.type, enabled=False):
+        def part(i: int) -> torch.Tensor:
+            return at_least_float32(mv.select(component_axis, i))
+
+        w = part(_E123)
+        factor = w / (w.square() + eps)  # ~ 1 / w, bounded near w = 0
+        w = (w * factor).unsqueeze(component_axis)
+        p = torch.stack([-part(_E023), part(_E013), -part(_E012)], dim=component_axis)
+        p = p * factor.unsqueeze(component_axis)
+        w2 = w.square()
+        p2 = p.square().sum(component_axis, keepdim=True)
+        wp = w * p
+        return (torch.cat([p2, w2, wp], dim=component_axis),
+                torch.cat([-w2, -p2, 2.0 * wp], dim=component_axis))
 
 
 class GeometricAttention(nn.Module):
@@ -61,10 +82,12 @@ class GeometricAttention(nn.Module):
         self.head_mv = head_mv or max(1, mv_channels // num_heads)
         self.head_s = head_s if head_s is not None else max(1, s_channels // num_heads)
         h_mv, h_s = num_heads * self.head_mv, num_heads * self.head_s
-        self.qkv = EquiLinear(mv_channels, 3 * h_mv, s_channels, 3 * h_s)
+        # float32 under autocast: the distance features divide by the projected points'
+        # homogeneous coordinates, which bf16 holds to 3 digits
+        self.qkv = EquiLinear(mv_channels, 3 * h_mv, s_channels, 3 * h_s, full_precision=True)
         self.out = EquiLinear(h_mv, mv_channels, h_s, s_channels)
-        # softplus(-2) ~ 0.13: distances start as a gentle term next to the inner products
-        self.distance_scale = nn.Parameter(torch.full((num_heads,), -2.0))
+        # log of the distance weight per head and multivector channel (0: weight 1, as GATr)
+        self.log_distance_weights = nn.Parameter(torch.zeros(num_heads, self.head_mv))
 
     def forward(
         self, mv: torch.Tensor, s: torch.Tensor, attn_mask: torch.Tensor | None = None
@@ -75,8 +98,7 @@ class GeometricAttention(nn.Module):
         b, n_tok = mv.shape[:2]
         if dense_enabled():
             mask, empty = self._prepare_mask(attn_mask, b, n_tok)
-            dist_scale = F.softplus(self.distance_scale).to(mv.dtype)
-            return self._forward_dense(mv, s, mask, empty, dist_scale)
+            return self._forward_dense(mv, s, mask, empty)
         out_mv, out_s = self.forward_component_major(
             to_component_major(mv), s.reshape(b * n_tok, s.shape[-1]), (b, n_tok), attn_mask)
         return from_component_major(out_mv, (b, n_tok)), out_s.view(b, n_tok, -1)
@@ -88,7 +110,6 @@ class GeometricAttention(nn.Module):
         """Fast path on ``xt (16, B T, C)``, ``s (B T, S)`` -> ``(16, B T, C)``, ``(B T, S)``."""
         b, n_tok = batch_tokens
         mask, empty = self._prepare_mask(attn_mask, b, n_tok)
-        dist_scale = F.softplus(self.distance_scale).to(xt.dtype)
         h, c_h, s_h = self.num_heads, self.head_mv, self.head_s
         ops, qkv_s = self.qkv.forward_component_major(xt, s)
         ops = ops.view(16, b, n_tok, 3, h, c_h)  # component-major q, k, v
@@ -103,11 +124,11 @@ class GeometricAttention(nn.Module):
         q_s, k_s, v_s = (t.reshape(b, n_tok, h, s_h).transpose(1, 2)
                          for t in qkv_s.view(b, n_tok, 3, h * s_h).unbind(2))
         # features stacked component-major (slices, no gathers), then one permute per operand
-        q_feat = torch.cat([q[sl] for sl in tables.E0_FREE_SLICES]
-                           + [q_dist * dist_scale[:, None]], dim=0)
-        k_feat = torch.cat([k[sl] for sl in tables.E0_FREE_SLICES] + [k_dist], dim=0)
-        query = torch.cat([per_head(q_feat), q_s], dim=-1)
-        key = torch.cat([per_head(k_feat), k_s], dim=-1)
+        q_dist = q_dist * self.distance_weights()
+        q_feat = torch.cat([at_least_float32(q[sl]) for sl in _INNER_SLICES] + [q_dist], dim=0)
+        k_feat = torch.cat([at_least_float32(k[sl]) for sl in _INNER_SLICES] + [k_dist], dim=0)
+        query = torch.cat([per_head(q_feat), at_least_float32(q_s)], dim=-1)
+        key = torch.cat([per_head(k_feat), at_least_float32(k_s)], dim=-1)
         value = torch.cat([per_head(v), v_s], dim=-1)
         out = self._attend(query, key, value, mask, empty)  # (B, H, T, 16 C_h + S_h)
         out_mv = out[..., : 16 * c_h].reshape(b, h, n_tok, 16, c_h).permute(3, 0, 2, 1, 4)
@@ -116,9 +137,13 @@ class GeometricAttention(nn.Module):
             out[..., 16 * c_h:].transpose(1, 2).reshape(b * n_tok, h * s_h))
         return out_mv, s.new_zeros(b * n_tok, 0) if out_s is None else out_s
 
+    def distance_weights(self) -> torch.Tensor:
+        """The positive weights ``(H, C_h)`` of the distance term, in float32 or better."""
+        return at_least_float32(self.log_distance_weights).exp()
+
     def _forward_dense(
         self, mv: torch.Tensor, s: torch.Tensor, mask: torch.Tensor | None,
-        empty: torch.Tensor | None, dist_scale: torch.Tensor,
+        empty: torch.Tensor | None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Reference path in the ``(..., 16)`` layout."""
         b, n_tok = mv.shape[:2]
@@ -128,11 +153,11 @@ class GeometricAttention(nn.Module):
         q_dist, _ = distance_features(q_mv)
         _, k_dist = distance_features(k_mv)
         flat = (b, self.num_heads, n_tok, -1)
-        idx = tables.e0_free_index(mv.device)
-        q_ip, k_ip = (t.index_select(-1, idx).reshape(flat) for t in (q_mv, k_mv))
-        q_dist = q_dist * dist_scale[None, :, None, None, None]
-        query = torch.cat([q_ip, q_dist.reshape(flat), q_s], dim=-1)
-        key = torch.cat([k_ip, k_dist.reshape(flat), k_s], dim=-1)
+        idx = torch.tensor(_INNER_INDEX, device=mv.device)
+        q_ip, k_ip = (at_least_float32(t.index_select(-1, idx).reshape(flat)) for t in (q_mv, k_mv))
+        q_dist = q_dist * self.distance_weights()[:, None, :, None]
+        query = torch.cat([q_ip, q_dist.reshape(flat), at_least_float32(q_s)], dim=-1)
+        key = torch.cat([k_ip, k_dist.reshape(flat), at_least_float32(k_s)], dim=-1)
         value = torch.cat([v_mv.reshape(flat), v_s], dim=-1)
         out = self._attend(query, key, value, mask, empty).transpose(1, 2)  # (B, T, H, Dv)
         n_mv = self.head_mv * 16
@@ -163,13 +188,16 @@ class GeometricAttention(nn.Module):
     @staticmethod
     def _attend(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
                 mask: torch.Tensor | None, empty: torch.Tensor | None) -> torch.Tensor:
-        """Softmax attention ``(B, H, T, D)`` with logits scaled by ``1/sqrt(D_query)``."""
+        """Softmax attention ``(B, H, T, D)`` with logits scaled by ``1/sqrt(D_query)``, in the
+        precision of the query features (float32 or better; autocast off)."""
         width_v = value.shape[-1]
         scale = 1.0 / math.sqrt(query.shape[-1])
         # equal q/k/v widths let torch pick its fused CPU kernel; zero padding changes nothing
         width = max(query.shape[-1], width_v)
-        query, key, value = (F.pad(t, (0, width - t.shape[-1])) for t in (query, key, value))
-        out = F.scaled_dot_product_attention(query, key, value, attn_mask=mask, scale=scale)
+        query, key, value = (F.pad(t.to(query.dtype), (0, width - t.shape[-1]))
+                             for t in (query, key, value))
+        with torch.autocast(query.device.type, enabled=False):
+            out = F.scaled_dot_product_attention(query, key, value, attn_mask=mask, scale=scale)
         if empty is not None:
             out = out.masked_fill(empty[:, None, :, None], 0.0)
         return out[..., :width_v]

@@ -83,6 +83,11 @@ def from_component_major(xt: torch.Tensor, lead: tuple[int, ...]) -> torch.Tenso
     return xt.reshape(16, -1).t().contiguous().view(*lead, xt.shape[-1], 16)
 
 
+def at_least_float32(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in float32 if it is a half-precision tensor, else unchanged."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
 def _autocast_dtype(device_type: str) -> torch.dtype | None:
     """The active autocast dtype for this device type, or None (torch >= 2.4 API, with the
     older per-device functions as fallback)."""
@@ -165,8 +170,11 @@ class EquiLinear(nn.Module):
     not mixed with scalars: it flips sign under reflections.
     """
 
-    def __init__(self, in_mv: int, out_mv: int, in_s: int = 0, out_s: int = 0) -> None:
+    def __init__(self, in_mv: int, out_mv: int, in_s: int = 0, out_s: int = 0,
+                 full_precision: bool = False) -> None:
         super().__init__()
+        # full_precision: run in float32 (or better) even inside an autocast region
+        self.full_precision = full_precision
         if min(in_mv, out_mv) < 1 or min(in_s, out_s) < 0:
             raise ValueError(f"bad channel counts {in_mv=} {out_mv=} {in_s=} {out_s=}")
         self.in_mv, self.out_mv, self.in_s, self.out_s = in_mv, out_mv, in_s, out_s
@@ -218,6 +226,11 @@ class EquiLinear(nn.Module):
         self, mv: torch.Tensor, s: torch.Tensor | None,
         linear: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], component_axis: int,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if self.full_precision and _autocast_dtype(mv.device.type) is not None:
+            with torch.autocast(mv.device.type, enabled=False):
+                return self._forward(at_least_float32(mv),
+                                     None if s is None else at_least_float32(s), linear,
+                                     component_axis)
         weight = self.weight.to(mv.dtype)
         out = linear(mv, weight)
         scalar_in = self.mv_bias.to(mv.dtype)

@@ -36,10 +36,12 @@ from eqscale.scaling.fits import (
     fit_parametric,
     fit_power_law,
 )
+from eqscale.scaling.learning_rates import lr_summary
+from eqscale.scaling.references import reference_summary
 from eqscale.scaling.runtable import BASELINE, EQUIVARIANT, RunTable, load_runs
 
 FitResult = dict[str, Any]
-FITS_FORMAT = "eqscale-fits-2"  # bump when the layout of fits.json changes
+FITS_FORMAT = "eqscale-fits-3"  # bump when the layout of fits.json changes
 
 
 def attempt(fn: Callable[[], dict]) -> FitResult:
@@ -256,7 +258,9 @@ def analyse(table: RunTable, n_bootstrap: int = 200, seed: int = 0) -> dict:
         _significance(result, samples)
     return {"format": FITS_FORMAT, "source": table.source, "compute_column": table.compute_column,
             "n_runs": len(table), "notes": list(table.notes), "n_bootstrap": n_bootstrap,
-            "seed": seed, "equivariant": EQUIVARIANT, "baseline": BASELINE, **result}
+            "seed": seed, "equivariant": EQUIVARIANT, "baseline": BASELINE,
+            "reference": reference_summary(table), "learning_rates": lr_summary(table),
+            **result}
 
 
 # --- identification ---------------------------------------------------------------------------

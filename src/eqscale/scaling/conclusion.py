@@ -253,10 +253,39 @@ def _gaps(result: dict) -> str | None:
             "sizes or budgets would allow them): " + "; ".join(missing) + ".")
 
 
+def _reference(result: dict) -> str | None:
+    """Each architecture's best loss against constant velocity; runs that end above it."""
+    ref = result.get("reference", {})
+    if not ref.get("ok") or not ref["models"]:
+        return None
+    parts, flagged = [], []
+    for model, m in ref["models"].items():
+        parts.append(f"{_name(model)}'s best run reaches {fmt(m['best'])}, "
+                     f"{100 * m['ratio']:.0f}% of it (skill {m['skill']:+.2f})")
+        if m["above"]:
+            shown = ", ".join(m["above"][:3]) + (" ..." if len(m["above"]) > 3 else "")
+            flagged.append(f"{len(m['above'])} of {_name(model)}'s {m['n_runs']} runs "
+                           f"({shown})")
+    text = (f"Against the constant-velocity reference (each vertex keeps its last motion; test "
+            f"loss {fmt(ref['constant_velocity_loss'])}): " + "; ".join(parts) + ".")
+    if "rigid_constant_velocity_loss" in ref:
+        text += (f" (Each object repeating its last rigid motion, which both models predict "
+                 f"before training, scores {fmt(ref['rigid_constant_velocity_loss'])}.)")
+    if flagged:
+        text += (" Runs ending at or above the reference learned nothing beyond extrapolation: "
+                 + "; ".join(flagged) + ".")
+    else:
+        text += " Every run ends below it."
+    if ref.get("note"):
+        text += f" ({ref['note']}.)"
+    return text
+
+
 def conclusion(result: dict) -> list[str]:
-    """Paragraphs: winner and factor, exponents, wall clock, allocation, data, gaps."""
-    paras = [p for p in (_winner(result), _exponents(result), _wall(result),
-                         _allocation(result), _data(result)) if p]
+    """Paragraphs: reference, winner and factor, exponents, wall clock, allocation, data,
+    gaps."""
+    paras = [p for p in (_reference(result), _winner(result), _exponents(result),
+                         _wall(result), _allocation(result), _data(result)) if p]
     if not result["comparison"].get("ok", True):
         paras.insert(0, f"No comparison: {result['comparison']['reason']}.")
     paras.append(f"Based on {result['n_runs']} finished runs and {result['n_bootstrap']} "

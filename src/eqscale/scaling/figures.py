@@ -64,6 +64,22 @@ def _draw_law(ax, fit: dict, color: str, var: str, dashed: bool = False) -> None
         ax.fill_between(c["x"], c["lo"], c["hi"], color=color, alpha=0.18, lw=0)
 
 
+REFERENCE_COLOR = "0.35"
+
+
+def _draw_reference(ax, result: dict) -> None:
+    """The constant-velocity losses as labelled horizontal lines (when the table has them)."""
+    ref = result.get("reference", {})
+    if ref.get("ok"):
+        ax.axhline(ref["constant_velocity_loss"], color=REFERENCE_COLOR, ls="-.", lw=1.1,
+                   label=f"constant velocity (reference): {ref['constant_velocity_loss']:.3g}",
+                   zorder=1)
+        if "rigid_constant_velocity_loss" in ref:
+            ax.axhline(ref["rigid_constant_velocity_loss"], color=REFERENCE_COLOR, ls=":",
+                       lw=1.1, zorder=1, label="rigid constant velocity (untrained models): "
+                       f"{ref['rigid_constant_velocity_loss']:.3g}")
+
+
 def _finish(ax, xlabel: str, ylabel: str = "test loss", logy: bool = True,
             empty: str = "not enough runs for this figure") -> None:
     """Log axes, labels, grid and legend; an axes with nothing to draw says so instead (a log
@@ -97,6 +113,8 @@ def loss_vs_compute(result: dict, table: RunTable):
                    label=f"{_label(model)}: best run per budget", zorder=3)
         _draw_law(ax, res["frontier"]["power_law"], color, "C")
         _draw_law(ax, res["frontier"]["offset_law"], color, "C", dashed=True)
+    if len(table.select(kind="compute")):
+        _draw_reference(ax, result)
     _finish(ax, f"training compute C [FLOPs, {table.compute_column.split('_')[-1]}]",
             empty="no compute-study runs")
     ax.set_title("Loss vs compute (bands: 95% run-level bootstrap)")
@@ -114,6 +132,8 @@ def loss_vs_wall_clock(result: dict, table: RunTable):
         ax.scatter(pts["seconds"], pts["L"], s=40, color=color, edgecolor="k", lw=0.6,
                    label=f"{_label(model)}: Pareto front", zorder=3)
         _draw_law(ax, res["wall_frontier"]["power_law"], color, "s")
+    if len(table.select(kind="compute")):
+        _draw_reference(ax, result)
     _finish(ax, "training wall-clock time [s]", empty="no timed compute-study runs")
     ax.set_title("Loss vs wall-clock time")
     return fig
@@ -134,6 +154,8 @@ def loss_vs_data(result: dict, table: RunTable):
                        marker="s" if aug else "o", label=name, zorder=3)
             law = node["offset_law"] if identified(node["offset_law"]) else node["power_law"]
             _draw_law(ax, law, color, "n")
+    if len(table.select(kind="data")):
+        _draw_reference(ax, result)
     _finish(ax, "training-set size n [trajectories]", empty="no data-study runs")
     ax.set_title("Loss vs training data")
     return fig
@@ -163,6 +185,8 @@ def isoflop_curves(result: dict, table: RunTable):
             if m.get("ok"):
                 ax.scatter([m["N_opt"]], [m["L_min"]], marker="*", s=140, color=color,
                            edgecolor="k", lw=0.6, zorder=4)
+        if minima:
+            _draw_reference(ax, result)
         _finish(ax, "parameters N", logy=False, empty="no compute-study runs")
         ax.set_title(f"IsoFLOP: {_label(model)} (star: minimum)", fontsize=10)
     return fig

@@ -16,6 +16,7 @@ from eqscale.scaling.analysis import FITS_FORMAT, analyse
 from eqscale.scaling.conclusion import conclusion
 from eqscale.scaling.figures import LABELS, render_figures
 from eqscale.scaling.files import write_bytes_atomic, write_json_atomic
+from eqscale.scaling.learning_rates import lr_rows
 from eqscale.scaling.runtable import RunTable, load_runs
 from eqscale.scaling.summary import Row, coefficient_rows, fmt, fmt_interval
 
@@ -65,6 +66,15 @@ def render_html(result: dict, table: RunTable, figures: list[tuple[str, str, byt
         parts.append(f"<figure id='{name}'><img alt='{esc(title)}' "
                      f"src='data:image/png;base64,{data}'><figcaption>{esc(title)}"
                      "</figcaption></figure>")
+    rows = lr_rows(result)
+    if rows:
+        parts.append("<h2>Learning rates</h2><p>Each arm's rate was picked by the lowest "
+                     "best-validation loss of the study's learning-rate stage (rates whose run "
+                     "failed are not listed).</p><table><tr>"
+                     "<th>arm</th><th>rate: validation loss</th><th>pick</th><th>note</th></tr>")
+        parts += [f"<tr><td>{esc(a)}</td><td class='num'>{esc(g)}</td><td class='num'>{p}</td>"
+                  f"<td>{esc(n)}</td></tr>" for a, g, p, n in rows]
+        parts.append("</table>")
     parts.append("<h2>Fitted coefficients</h2><table><tr><th>model</th><th>law</th>"
                  "<th>parameter</th><th>value</th><th>95% bootstrap interval</th>"
                  "<th>note</th></tr>")
@@ -95,6 +105,14 @@ def render_markdown(result: dict, table: RunTable,
     lines += ["## Figures", ""]
     for name, title, _ in figures:
         lines += [f"![{title}]({name}.png)", "", f"*{title}*", ""]
+    rows = lr_rows(result)
+    if rows:
+        lines += ["## Learning rates", "", "Each arm's rate was picked by the lowest "
+                  "best-validation loss of the study's learning-rate stage (rates whose run failed "
+                  "are not listed).", "",
+                  "| arm | rate: validation loss | pick | note |", "|---|---|---|---|"]
+        lines += [f"| {a} | {g} | {p} | {n} |" for a, g, p, n in rows]
+        lines.append("")
     lines += ["## Fitted coefficients", "",
               "| model | law | parameter | value | 95% bootstrap interval | note |",
               "|---|---|---|---|---|---|"]

@@ -31,7 +31,9 @@ class RunTable:
 
     ``flops`` is the compute a run spent in the table's budget convention (``compute_column``);
     ``loss`` is its test loss; ``train_subset`` is the training-set size in trajectories (NaN
-    for the full set).
+    for the full set); ``cv_loss`` and ``rigid_cv_loss`` are the constant-velocity references'
+    losses on the same test samples, ``lr`` the peak learning rate and ``val_loss`` the best
+    validation loss (NaN where a table predates those columns).
     """
 
     run_id: np.ndarray
@@ -45,6 +47,10 @@ class RunTable:
     wall_seconds: np.ndarray
     loss: np.ndarray
     train_subset: np.ndarray
+    cv_loss: np.ndarray
+    rigid_cv_loss: np.ndarray
+    lr: np.ndarray
+    val_loss: np.ndarray
     compute_column: str = "flops_nominal"
     source: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
@@ -149,6 +155,8 @@ def load_runs(runs: str | Path) -> RunTable:
                          dtype=bool),
         N=col("N"), D=col("D"), budget=col("budget"), flops=col(compute_column),
         wall_seconds=col("wall_seconds"), loss=col("test_loss"),
-        train_subset=col("train_subset"),
+        train_subset=col("train_subset"), cv_loss=col("constant_velocity_loss"),
+        rigid_cv_loss=col("rigid_constant_velocity_loss"),
+        lr=col("lr"), val_loss=col("best_val_loss"),
         compute_column=compute_column, source=str(path), notes=tuple(notes),
     )

@@ -22,8 +22,11 @@ from eqscale.study.spec import StudySpec
 ID_COLUMNS = ("study", "run_id", "kind")
 RESULT_COLUMNS = (
     "model", "size", "N", "D", "steps", "batch_size", "budget", "budget_convention",
-    "flops_nominal", "flops_executed", "wall_seconds", "device", "best_val_loss", "test_loss",
-    "rollout_error", "equivariance_error", "augment", "train_subset", "seed", "status", "reason",
+    "flops_nominal", "flops_executed", "wall_seconds", "device", "lr", "best_val_loss",
+    "test_loss", "constant_velocity_loss", "rigid_constant_velocity_loss", "no_motion_loss",
+    "skill", "rollout_error",
+    "constant_velocity_rollout_error", "equivariance_error", "augment", "train_subset", "seed",
+    "status", "reason",
 )
 RUNS_CSV = "runs.csv"
 
@@ -44,6 +47,8 @@ def collect_rows(spec: StudySpec, study_dir: Path, runs: list[RunSpec]) -> list[
     """One row per planned run that has a ``result.json``, in plan order."""
     rows = []
     for run in runs:
+        if run.awaits_lr:
+            continue
         rid = run_id(run, spec)
         result = read_result(run_dir(study_dir, rid))
         if result is None:

@@ -8,6 +8,7 @@ says which budget would work.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -23,20 +24,33 @@ EXPECTED_MEAN_OBJECTS = 6.5
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One training run of a study: what varies between runs; the rest is the study's."""
+    """One training run of a study: what varies between runs; the rest is the study's.
 
-    kind: str  # "compute" or "data"
+    ``lr`` None means the training preset's rate; ``awaits_lr`` marks a compute or data run of
+    a study whose learning-rate stage has not picked its arm's rate yet (it has no id yet).
+    """
+
+    kind: str  # "lr", "compute" or "data"
     model: str
     size: int
     budget: float | None = None
     steps: int | None = None  # data runs: a fixed horizon; compute runs: what the budget buys
     augment: bool = False
     train_subset: int | None = None
+    lr: float | None = None
+    awaits_lr: bool = False
+
+    @property
+    def arm(self) -> str:
+        return f"{self.model}+augment" if self.augment else self.model
 
     @property
     def label(self) -> str:
         aug = "+aug" if self.augment else ""
-        what = f"C{self.budget:.2e}" if self.kind == "compute" else f"D{self.train_subset}"
+        if self.kind == "lr":
+            what = f"lr{self.lr:.1e}"
+        else:
+            what = f"C{self.budget:.2e}" if self.kind == "compute" else f"D{self.train_subset}"
         return f"{self.kind}-{self.model}{aug}-s{self.size}-{what}"
 
 
@@ -47,6 +61,8 @@ def run_id(run: RunSpec, spec: StudySpec) -> str:
     (batch size, learning rate, ...) gives new ids instead of silently reusing runs trained
     under the old settings.
     """
+    if run.awaits_lr:
+        raise EqscaleError(f"{run.label} waits for the learning-rate stage to pick its rate")
     identity = {"config": train_config(run, spec).identity(), "data": spec.data.__dict__}
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
     return f"{run.label}-{digest}"
@@ -59,16 +75,16 @@ def train_config(run: RunSpec, spec: StudySpec) -> Any:
     run that spent its budget); data runs keep the preset's early stopping (SPEC 7: trained to
     convergence). Overrides of ``None`` (e.g. ``val_samples: null``) are applied as given.
     """
-    import dataclasses
-
     from eqscale.train.config import make_config
 
     length: dict[str, Any] = (
         {"budget": run.budget} if run.kind == "compute" else {"steps": run.steps}
     )
+    if run.lr is not None:
+        length["lr"] = run.lr
     config = make_config(
         spec.train.preset,
-        **spec.train.overrides,
+        **{k: v for k, v in spec.train.overrides.items() if k not in length},
         model=run.model,
         size=run.size,
         augment=run.augment,
@@ -114,12 +130,44 @@ def min_budget(spec: StudySpec, model: str, size: int,
     return per_step * spec.compute.min_steps
 
 
-def plan_study(spec: StudySpec, mean_objects: float = EXPECTED_MEAN_OBJECTS) -> list[RunSpec]:
-    """Every run of the study, compute runs first (by model, budget, size), then data runs.
+def plan_lr_stage(spec: StudySpec) -> list[RunSpec]:
+    """The learning-rate stage's runs (by arm, then rate); empty without a stage."""
+    if spec.lr is None:
+        return []
+    runs = []
+    for arm in spec.arms:
+        model, _, aug = arm.partition("+")
+        runs += [RunSpec("lr", model, spec.lr.sizes[model], steps=spec.lr.steps,
+                         augment=aug == "augment", lr=rate) for rate in spec.lr.grid]
+    return runs
+
+
+def plan_study(spec: StudySpec, picks: dict[str, float] | None = None,
+               mean_objects: float = EXPECTED_MEAN_OBJECTS) -> list[RunSpec]:
+    """Every run of the study: the learning-rate stage's, then compute runs (by model, budget,
+    size), then data runs.
+
+    Each compute or data run takes its arm's rate from ``picks`` (the stage's choice), else
+    from the spec's fixed ``learning_rates``, else the training preset's. In a study with a
+    stage, runs whose arm has no pick yet are marked ``awaits_lr``.
 
     Raises :class:`EqscaleError` for a budget whose IsoFLOP grid would hold fewer than
     ``min_sizes_per_budget`` sizes with at least ``min_steps`` steps each.
     """
+    main = _plan_experiments(spec, mean_objects)
+    rates = {**spec.learning_rates, **(picks or {})}
+    tuned = set(spec.arms) if spec.lr is not None else set()
+    out = plan_lr_stage(spec)
+    for run in main:
+        if run.arm in rates:
+            out.append(dataclasses.replace(run, lr=rates[run.arm]))
+        else:
+            out.append(dataclasses.replace(run, awaits_lr=run.arm in tuned))
+    return out
+
+
+def _plan_experiments(spec: StudySpec, mean_objects: float) -> list[RunSpec]:
+    """Compute runs, then data runs, without learning rates."""
     runs: list[RunSpec] = []
     if spec.compute is not None:
         cs = spec.compute

@@ -8,7 +8,9 @@ so a change of the FLOP accounting that breaks one fails there, not in a user's 
 
 from __future__ import annotations
 
-from eqscale.study.spec import ComputeStudy, DataSpec, DataStudy, StudySpec, TrainSpec
+import dataclasses
+
+from eqscale.study.spec import ComputeStudy, DataSpec, DataStudy, LRStage, StudySpec, TrainSpec
 
 
 def _geometric(lo: float, hi: float, n: int) -> tuple[float, ...]:
@@ -29,6 +31,7 @@ TINY = StudySpec(
     compute=ComputeStudy(budgets=(3.5e9,), sizes={"gatr": (0, 1), "transformer": (1, 2)},
                          min_steps=5, max_steps=100, min_sizes_per_budget=2),
     data_study=DataStudy(train_sizes=(2, 8), size=0, steps=10),
+    lr=LRStage(grid=(1e-3, 3e-3), steps=10, sizes={"gatr": 0, "transformer": 1}),
     bootstrap=20,
 )
 
@@ -59,6 +62,14 @@ DEMO = StudySpec(
     bootstrap=100,
 )
 
+# The demo's learning rates come from this stage, run once and committed above:
+# `eqscale sweep run --study demo-lr --out demo-lr --workers 2 --lr-only` (lr.json holds the
+# picks). The demo itself skips the stage to keep to its time budget.
+DEMO_LR = dataclasses.replace(
+    DEMO, name="demo-lr", description="the demo's learning-rate stage (its picks are committed)",
+    lr=LRStage(grid=(1e-3, 3e-3, 1e-2), steps=300, sizes={"gatr": 1, "transformer": 2}),
+    learning_rates={})
+
 # A workstation CPU: hours. More budgets, a wider size grid, a larger dataset.
 CPU = StudySpec(
     name="cpu",
@@ -70,6 +81,7 @@ CPU = StudySpec(
                          sizes={"gatr": (0, 1, 2, 3, 4), "transformer": (1, 2, 3, 4, 5, 6)},
                          min_steps=200, max_steps=20_000),
     data_study=DataStudy(train_sizes=(50, 150, 500, 2000), size=2, steps=3000),
+    lr=LRStage(grid=(3e-4, 1e-3, 3e-3), steps=1000, sizes={"gatr": 2, "transformer": 3}),
 )
 
 # The reference study's scale (Brehmer et al.): ~4e5 trajectories, budgets from about 1e16 to
@@ -89,6 +101,7 @@ PAPER = StudySpec(
                          min_steps=1000, max_steps=2_000_000),
     data_study=DataStudy(train_sizes=(1000, 4000, 16_000, 64_000, 400_000), size=4,
                          steps=100_000),
+    lr=LRStage(grid=(1e-4, 3e-4, 1e-3, 3e-3), steps=10_000, sizes={"gatr": 4, "transformer": 4}),
 )
 
-PRESETS: dict[str, StudySpec] = {s.name: s for s in (TINY, DEMO, CPU, PAPER)}
+PRESETS: dict[str, StudySpec] = {s.name: s for s in (TINY, DEMO, DEMO_LR, CPU, PAPER)}

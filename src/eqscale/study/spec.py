@@ -1,9 +1,10 @@
 """Study specs as data: frozen dataclasses with a JSON form.
 
-A study is the dataset it needs, the training settings shared by its runs, and up to two
-experiments (SPEC 7): a *compute study* (per architecture and FLOP budget an IsoFLOP grid of
-model sizes) and a *data study* (training-set sizes x {gatr, transformer, transformer+augment},
-each trained to convergence with early stopping). ``--study`` takes a preset name
+A study is the dataset it needs, the training settings shared by its runs, an optional
+learning-rate stage that tunes each arm first, and up to two experiments (SPEC 7): a *compute
+study* (per architecture and FLOP budget an IsoFLOP grid of model sizes) and a *data study*
+(training-set sizes x {gatr, transformer, transformer+augment}, each trained to convergence with
+early stopping). ``--study`` takes a preset name
 (:mod:`eqscale.study.presets`) or the path of a JSON file holding :meth:`StudySpec.to_dict`.
 """
 
@@ -137,6 +138,32 @@ class DataStudy:
 
 
 @dataclass(frozen=True)
+class LRStage:
+    """Learning-rate stage, run before the other experiments: every arm of the study (each
+    compute-study model, each data-study variant) trained at each rate of ``grid`` for
+    ``steps`` steps at size ``sizes[model]`` on the full training set; the rate with the lowest
+    best-validation loss is the arm's pick, which every later run of that arm uses."""
+
+    grid: tuple[float, ...]
+    steps: int
+    sizes: dict[str, int]  # size index per model
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "grid", tuple(sorted(float(x) for x in self.grid)))
+        object.__setattr__(self, "sizes", {m: int(v) for m, v in dict(self.sizes).items()})
+        if not self.grid or any(not x > 0 for x in self.grid):
+            raise EqscaleError(f"lr.grid must be positive learning rates, got {self.grid}")
+        if len(set(self.grid)) != len(self.grid):
+            raise EqscaleError(f"lr.grid has duplicates: {self.grid}")
+        if self.steps < 1:
+            raise EqscaleError(f"lr.steps must be at least 1, got {self.steps}")
+        for m, size in self.sizes.items():
+            if m not in MODELS or size < 0:
+                raise EqscaleError(f"lr.sizes must map models of {MODELS} to size indices >= 0, "
+                                   f"got {m!r}: {size}")
+
+
+@dataclass(frozen=True)
 class StudySpec:
     """A whole study: dataset, shared training settings, compute and data experiments."""
 
@@ -145,6 +172,10 @@ class StudySpec:
     train: TrainSpec
     compute: ComputeStudy | None = None
     data_study: DataStudy | None = None
+    lr: LRStage | None = None
+    # Fixed learning rates per arm (e.g. a pick committed from an earlier lr stage), used by
+    # arms the stage does not tune; arms in neither keep the training preset's rate.
+    learning_rates: dict[str, float] = field(default_factory=dict)
     description: str = ""
     bootstrap: int = 200  # bootstrap resamples of the fits (eqscale demo)
 
@@ -153,11 +184,29 @@ class StudySpec:
             raise EqscaleError(f"study name must be letters, digits, - or _: {self.name!r}")
         if self.compute is None and self.data_study is None:
             raise EqscaleError(f"study {self.name!r} has neither a compute nor a data study")
+        object.__setattr__(self, "learning_rates",
+                           {a: float(v) for a, v in dict(self.learning_rates).items()})
+        for arm, rate in self.learning_rates.items():
+            if arm not in VARIANTS or not rate > 0:
+                raise EqscaleError(f"learning_rates must map arms of {VARIANTS} to positive "
+                                   f"rates, got {arm!r}: {rate}")
+        if self.lr is not None:
+            missing = sorted({arm.partition("+")[0] for arm in self.arms} - set(self.lr.sizes))
+            if missing:
+                raise EqscaleError(f"lr.sizes names no size for {', '.join(missing)}")
         if self.data_study is not None and max(self.data_study.train_sizes) > self.data.n_train:
             raise EqscaleError(
                 f"data study wants {max(self.data_study.train_sizes)} training trajectories "
                 f"but the dataset has {self.data.n_train}"
             )
+
+    @property
+    def arms(self) -> tuple[str, ...]:
+        """Every arm the study trains: its compute models, then its data-study variants."""
+        arms = list(self.compute.models) if self.compute is not None else []
+        if self.data_study is not None:
+            arms += [v for v in self.data_study.variants if v not in arms]
+        return tuple(arms)
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(dataclasses.asdict(self)))
@@ -167,7 +216,7 @@ class StudySpec:
         d = dict(d)
         parts: dict[str, Any] = {}
         for key, sub in (("data", DataSpec), ("train", TrainSpec), ("compute", ComputeStudy),
-                         ("data_study", DataStudy)):
+                         ("data_study", DataStudy), ("lr", LRStage)):
             value = d.pop(key, None)
             parts[key] = None if value is None else _build(sub, value, key)
         if parts["data"] is None:

@@ -1,7 +1,8 @@
 """``eqscale sweep plan|run|status``: plan a study, run it on a backend, show where it stands.
 
 A study directory holds ``study.json`` (the spec), ``data/`` (the default dataset),
-``runs/<run_id>/`` (one training run directory each) and ``runs.csv`` (the collected table).
+``runs/<run_id>/`` (one training run directory each), ``lr.json`` (the learning-rate stage's
+picks, when the study has one) and ``runs.csv`` (the collected table).
 ``run`` is resumable: finished runs are skipped, failed ones listed and not retried (a
 non-finite loss would recur), interrupted ones resumed from their checkpoints, and runs whose
 task crashed retried.
@@ -9,6 +10,8 @@ task crashed retried.
 
 from __future__ import annotations
 
+import json
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +20,14 @@ from typing import Any
 from eqscale.backends import make_backend
 from eqscale.errors import EqscaleError
 from eqscale.study.collect import collect_study
-from eqscale.study.plan import RunSpec, batch_size, plan_study, run_id, train_config
+from eqscale.study.plan import (
+    RunSpec,
+    batch_size,
+    plan_lr_stage,
+    plan_study,
+    run_id,
+    train_config,
+)
 from eqscale.study.runner import (
     SWEEP_ERROR,
     RunTask,
@@ -28,6 +38,8 @@ from eqscale.study.runner import (
     write_json_atomic,
 )
 from eqscale.study.spec import StudySpec, load_study
+
+LR_JSON = "lr.json"  # the learning-rate stage's grid, losses and picks
 
 
 @dataclass
@@ -65,40 +77,68 @@ def plan_table(spec: StudySpec, study_dir: Path, runs: list[RunSpec]) -> str:
     header = (f"{'run_id':<48} {'state':<9} {'params':>9} {'steps':>7} {'samples':>9} "
               f"{'test_loss':>10}")
     lines = [header, "-" * len(header)]
+    counts: dict[str, int] = {}
     for run in runs:
-        rid = run_id(run, spec)
-        path = run_dir(study_dir, rid)
-        state = run_state(path)
-        result = read_result(path) or {}
+        if run.awaits_lr:
+            rid, state, result = f"{run.label} (rate: lr stage)", "waiting", {}
+        else:
+            rid = run_id(run, spec)
+            path = run_dir(study_dir, rid)
+            state, result = run_state(path), read_result(path) or {}
+        counts[state] = counts.get(state, 0) + 1
         steps = result.get("steps", run.steps)
         loss = result.get("test_loss")
         loss_text = f"{loss:.4g}" if isinstance(loss, (int, float)) else "-"
         samples = steps * bs if isinstance(steps, int) else "-"
         n = parameter_count(run.model, run.size)
         lines.append(f"{rid:<48} {state:<9} {n:>9} {steps!s:>7} {samples!s:>9} {loss_text:>10}")
-    counts: dict[str, int] = {}
-    for run in runs:
-        s = run_state(run_dir(study_dir, run_id(run, spec)))
-        counts[s] = counts.get(s, 0) + 1
     lines.append(f"{len(runs)} runs: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    picks = read_picks(study_dir)
+    if picks:
+        lines.append("learning rates picked by the lr stage: "
+                     + ", ".join(f"{arm} {rate:.3g}" for arm, rate in sorted(picks.items())))
     return "\n".join(lines)
 
 
-def run_sweep(spec: StudySpec, study_dir: str | Path, data_dir: str | Path | None = None,
-              backend: str = "local", workers: int = 1, ray_address: str | None = None,
-              threads: int | None = None, quiet: bool = False) -> SweepSummary:
-    """Run every unfinished run of ``spec``; collect ``runs.csv`` after each completed run."""
+def read_picks(study_dir: Path) -> dict[str, float] | None:
+    """The learning rates the study's lr stage picked (``lr.json``), or None before it ran."""
+    try:
+        stage = json.loads((Path(study_dir) / LR_JSON).read_text())
+        return {arm: float(entry["pick"]) for arm, entry in stage["arms"].items()}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def choose_learning_rates(spec: StudySpec, study_dir: Path) -> dict[str, float]:
+    """Pick each arm's rate from its finished stage runs; write ``lr.json``; return the picks.
+
+    An arm none of whose stage runs finished with a finite validation loss cannot be tuned:
+    that is an :class:`EqscaleError` naming the arm.
+    """
+    from eqscale.scaling.learning_rates import pick_learning_rates
+
+    results: dict[str, dict[float, float]] = {}
+    for run in plan_lr_stage(spec):
+        result = read_result(run_dir(study_dir, run_id(run, spec))) or {}
+        val = result.get("best_val_loss") if result.get("status") == "finished" else None
+        results.setdefault(run.arm, {})[float(run.lr)] = val if val is not None else math.nan
+    arms = pick_learning_rates(results)
+    bad = sorted(arm for arm, entry in arms.items() if entry["pick"] is None)
+    if bad:
+        raise EqscaleError(f"learning-rate stage: no run of {', '.join(bad)} finished with a "
+                           "finite validation loss; see the lr-* run directories")
+    write_json_atomic(study_dir / LR_JSON, {"steps": spec.lr.steps, "sizes": spec.lr.sizes,
+                                            "arms": arms})
+    return {arm: entry["pick"] for arm, entry in arms.items()}
+
+
+def _execute(spec: StudySpec, study_dir: Path, data: Path, runs: list[RunSpec], executor: Any,
+             summary: SweepSummary, collected: list[RunSpec], quiet: bool, what: str) -> None:
+    """Run every unfinished run of ``runs`` on ``executor``; collect ``runs.csv`` (over the
+    runs in ``collected``) after each one."""
     from tqdm import tqdm
 
-    study_dir = Path(study_dir)
-    runs = plan_study(spec)
-    data = ensure_dataset(spec, Path(data_dir) if data_dir else study_dir / "data",
-                          generate=data_dir is None, backend=backend, workers=workers,
-                          ray_address=ray_address)
-    write_json_atomic(study_dir / "study.json", spec.to_dict())
-    summary = SweepSummary()
     todo: list[RunTask] = []
-    executor = make_backend(backend, workers=workers, threads=threads, ray_address=ray_address)
     for run in runs:
         rid = run_id(run, spec)
         path = run_dir(study_dir, rid)
@@ -111,54 +151,85 @@ def run_sweep(spec: StudySpec, study_dir: str | Path, data_dir: str | Path | Non
             (path / SWEEP_ERROR).unlink(missing_ok=True)
             config = train_config(run, spec).to_dict()
             todo.append(RunTask(rid, config, str(data), str(path), executor.threads))
+    summary.table = collect_study(spec, study_dir, collected)
+    if not todo:
+        return
+    with tqdm(total=len(todo), desc=f"{what} {spec.name}", unit="run", disable=quiet) as bar:
+        for outcome in executor.map_unordered(execute_run, todo):
+            task = todo[outcome.index]
+            result: dict[str, Any] = outcome.value or {}
+            if not outcome.ok:
+                write_json_atomic(Path(task.run_dir) / SWEEP_ERROR, {"error": outcome.error})
+                summary.failed[task.run_id] = str(outcome.error)
+            elif result.get("status") == "finished":
+                summary.finished.append(task.run_id)
+            else:
+                summary.failed[task.run_id] = str(result.get("reason", "failed"))
+            summary.table = collect_study(spec, study_dir, collected)
+            loss = result.get("test_loss")
+            note = f"test loss {loss:.4g}" if isinstance(loss, (int, float)) else "FAILED"
+            if not quiet:
+                bar.write(f"  {task.run_id}: {note}")
+            bar.update(1)
+
+
+def run_sweep(spec: StudySpec, study_dir: str | Path, data_dir: str | Path | None = None,
+              backend: str = "local", workers: int = 1, ray_address: str | None = None,
+              threads: int | None = None, quiet: bool = False,
+              lr_only: bool = False) -> SweepSummary:
+    """Run every unfinished run of ``spec``: the learning-rate stage first (then its picks are
+    written to ``lr.json``), then (unless ``lr_only``) the compute and data studies; ``runs.csv``
+    is collected after each completed run."""
+    if lr_only and spec.lr is None:
+        raise EqscaleError(f"study {spec.name!r} has no learning-rate stage (no 'lr' section)")
+    study_dir = Path(study_dir)
+    stage = plan_lr_stage(spec)
+    plan_study(spec)  # refuse an impossible study before generating anything
+    data = ensure_dataset(spec, Path(data_dir) if data_dir else study_dir / "data",
+                          generate=data_dir is None, backend=backend, workers=workers,
+                          ray_address=ray_address)
+    write_json_atomic(study_dir / "study.json", spec.to_dict())
+    summary = SweepSummary()
+    executor = make_backend(backend, workers=workers, threads=threads, ray_address=ray_address)
     if not quiet:
-        print(f"study {spec.name}: {len(runs)} runs, {len(summary.skipped)} already finished, "
-              f"{len(summary.failed)} failed earlier, {len(todo)} to run "
+        print(f"study {spec.name}: {len(stage)} learning-rate runs, then "
+              f"{len(plan_study(spec)) - len(stage)} compute and data runs "
               f"({backend}, {workers} worker(s) x {executor.threads} thread(s))", flush=True)
-    summary.table = collect_study(spec, study_dir, runs)
-    if todo:
-        with executor, tqdm(total=len(todo), desc=f"sweep {spec.name}", unit="run",
-                            disable=quiet) as bar:
-            for outcome in executor.map_unordered(execute_run, todo):
-                task = todo[outcome.index]
-                result: dict[str, Any] = outcome.value or {}
-                if not outcome.ok:
-                    write_json_atomic(Path(task.run_dir) / SWEEP_ERROR, {"error": outcome.error})
-                    summary.failed[task.run_id] = str(outcome.error)
-                elif result.get("status") == "finished":
-                    summary.finished.append(task.run_id)
-                else:
-                    summary.failed[task.run_id] = str(result.get("reason", "failed"))
-                summary.table = collect_study(spec, study_dir, runs)
-                loss = result.get("test_loss")
-                note = f"test loss {loss:.4g}" if isinstance(loss, (int, float)) else "FAILED"
-                if not quiet:
-                    bar.write(f"  {task.run_id}: {note}")
-                bar.update(1)
+    with executor:
+        if stage:
+            _execute(spec, study_dir, data, stage, executor, summary, stage, quiet, "lr stage")
+            picks = choose_learning_rates(spec, study_dir)
+            if not quiet:
+                print("learning rates picked: " + ", ".join(
+                    f"{arm} {rate:.3g}" for arm, rate in sorted(picks.items())), flush=True)
+        if not lr_only:
+            runs = plan_study(spec, read_picks(study_dir) if stage else None)
+            main = [r for r in runs if r.kind != "lr"]
+            _execute(spec, study_dir, data, main, executor, summary, runs, quiet, "sweep")
     if not quiet:
-        print(f"run table: {summary.table}")
+        print(f"{len(summary.skipped)} runs already finished, {len(summary.finished)} trained; "
+              f"run table: {summary.table}")
         for rid, reason in summary.failed.items():
             print(f"failed: {rid}: {reason}")
     return summary
 
 
 def sweep_from_cli(action: str, study: str, out: str, data: str | None, backend: str,
-                   workers: int, ray_address: str | None) -> SweepSummary | None:
+                   workers: int, ray_address: str | None,
+                   lr_only: bool = False) -> SweepSummary | None:
     """Entry point of ``eqscale sweep`` (see cli.py)."""
     spec = load_study(study)
     study_dir = Path(out)
-    if action == "plan":
-        runs = plan_study(spec)
-        print(f"study {spec.name}: {spec.description}".rstrip(": "))
-        print(plan_table(spec, study_dir, runs))
-        return None
-    if action == "status":
-        runs = plan_study(spec)
+    if action in ("plan", "status"):
+        runs = plan_study(spec, read_picks(study_dir))
+        if action == "plan":
+            print(f"study {spec.name}: {spec.description}".rstrip(": "))
         print(plan_table(spec, study_dir, runs))
         return None
     if action == "run":
         start = time.perf_counter()
-        summary = run_sweep(spec, study_dir, data, backend, workers, ray_address)
+        summary = run_sweep(spec, study_dir, data, backend, workers, ray_address,
+                            lr_only=lr_only)
         print(f"sweep took {time.perf_counter() - start:.0f} s; "
               f"{len(summary.finished)} trained, {len(summary.skipped)} skipped, "
               f"{len(summary.failed)} failed")

@@ -35,7 +35,7 @@ from eqscale.train.checkpoint import (
 )
 from eqscale.train.config import TrainConfig
 from eqscale.train.data_access import open_split
-from eqscale.train.evaluate import batch_loss, dataset_loss, evaluate_model, evenly_spaced
+from eqscale.train.evaluate import batch_loss, dataset_losses, evaluate_model, evenly_spaced
 from eqscale.train.metrics import MetricsLog
 from eqscale.train.order import EpochOrder, StepBatches, mixed_seed
 from eqscale.train.schedule import make_scheduler
@@ -289,10 +289,11 @@ class Trainer:
         """Validation loss (computed on rank 0, shared with all ranks so that every rank keeps
         the same best-validation and early-stopping state); best checkpoint on rank 0."""
         cfg, st = self.config, self.state
-        val = math.nan
+        val, cv = math.nan, math.nan
         if self.ctx.is_main:
-            val = dataset_loss(self.model, self.val_ds, self.val_indices, cfg.eval_batch_size,
-                               self.device)
+            losses = dataset_losses(self.model, self.val_ds, self.val_indices,
+                                    cfg.eval_batch_size, self.device, references=True)
+            val, cv = losses["loss"], losses["constant_velocity_loss"]
         val = dist_utils.broadcast_value(val, self.ctx, self.device)
         if not math.isfinite(val):
             return f"non-finite validation loss ({val}) at step {st.step}"
@@ -303,7 +304,8 @@ class Trainer:
         else:
             st.bad_evals += 1
         self.log.write({"kind": "val", "step": st.step, "val_loss": val,
-                        "best_val_loss": st.best_val_loss, "improved": improved})
+                        "best_val_loss": st.best_val_loss, "improved": improved,
+                        "constant_velocity_loss": cv})
         if cfg.patience is not None and st.bad_evals >= cfg.patience:
             st.stopped_early = st.step < self.planned_steps
             if st.stopped_early:
@@ -322,8 +324,12 @@ class Trainer:
             "batch_size": cfg.batch_size, "budget": cfg.budget,
             "budget_convention": cfg.budget_convention, **compute_figures(self.cost, samples),
             "device": self.device.type, "world_size": self.ctx.world_size,
-            "best_val_loss": None, "best_step": None, "test_loss": None, "rollout_error": None,
-            "rollout_error_per_horizon": None, "equivariance_error": None,
+            "lr": cfg.lr, "best_val_loss": None, "best_step": None, "test_loss": None,
+            "constant_velocity_loss": None, "rigid_constant_velocity_loss": None,
+            "no_motion_loss": None, "skill": None,
+            "rollout_error": None, "rollout_error_per_horizon": None,
+            "constant_velocity_rollout_error": None,
+            "constant_velocity_rollout_error_per_horizon": None, "equivariance_error": None,
             "augment": cfg.augment, "train_subset": cfg.train_subset, "seed": cfg.seed,
             "stopped_early": st.stopped_early, "status": "failed", "reason": failure,
         }
