@@ -106,6 +106,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda if available)")
     p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                   help="torch.compile the training step (default: on CUDA only)")
     p.set_defaults(
         handler=lambda a: _call(
             "eqscale.train.cli_entry:train_from_cli",
@@ -124,6 +126,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
             seed=a.seed,
             device=a.device,
             quiet=a.quiet,
+            compile=a.compile,
         )
     )
 

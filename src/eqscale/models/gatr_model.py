@@ -36,13 +36,7 @@ from torch import Tensor, nn
 from eqscale.ga import embed_plane, embed_point
 from eqscale.models.flops import FlopCount, attention_pairs
 from eqscale.models.inputs import SceneInputs, read_batch
-from eqscale.models.masks import (
-    block_levels,
-    global_attention_mask,
-    object_attention_mask,
-    to_object_view,
-    to_scene_view,
-)
+from eqscale.models.masks import block_levels, global_attention_mask, object_attention_mask
 from eqscale.models.motors import motor_to_motion, normalize_motor
 from eqscale.models.rigidity import (
     RigidMotion,
@@ -53,7 +47,8 @@ from eqscale.models.rigidity import (
     motion_about_centroid,
 )
 from eqscale.models.sizes import GATrConfig
-from eqscale.nn import EquiLinear, GATrBlock, reference_multivector
+from eqscale.nn import EquiLinear, GATr, reference_multivector
+from eqscale.nn import GATrConfig as NetworkConfig
 
 IN_MV, IN_S = 8, 4
 _ROTOR = torch.tensor([float(i in (0, 8, 9, 10)) for i in range(16)])  # 1, e12, e13, e23
@@ -116,40 +111,39 @@ class GATrTaskModel(nn.Module):
         super().__init__()
         self.config = c = config
         self.faces_per_object = faces_per_object
-        self.embed = EquiLinear(IN_MV, c.mv_channels, IN_S, c.s_channels)
-        self.blocks = nn.ModuleList(
-            GATrBlock(c.mv_channels, c.s_channels, c.heads) for _ in range(c.depth)
-        )
+        self.net = GATr(NetworkConfig(
+            in_mv_channels=IN_MV, out_mv_channels=1, in_s_channels=IN_S, out_s_channels=0,
+            hidden_mv_channels=c.mv_channels, hidden_s_channels=c.s_channels,
+            num_blocks=c.depth, num_heads=c.heads))
         self.levels = block_levels(c.depth)
-        self.head = EquiLinear(c.mv_channels, 1, c.s_channels, 0)
-        # Small head: the untrained model predicts close to constant velocity, no spin.
+        # Small head: the untrained model predicts close to rigid constant velocity.
         with torch.no_grad():
-            self.head.weight.mul_(HEAD_INIT_SCALE)
-            self.head.s_to_mv.weight.mul_(HEAD_INIT_SCALE)
+            self.net.head.weight.mul_(HEAD_INIT_SCALE)
+            self.net.head.s_to_mv.weight.mul_(HEAD_INIT_SCALE)
+
+    @property
+    def head(self) -> EquiLinear:
+        """The network's output layer (one multivector per token)."""
+        return self.net.head
 
     def token_outputs(self, mv: Tensor, s: Tensor, face_mask: Tensor) -> Tensor:
         """Network on embedded tokens: mv (B, K, P, 8, 16), s (B, K, P, 4) -> (B, K, P, 16),
-        each token's head output (a multivector; see :func:`rotation_and_shift`)."""
+        each token's head output (a multivector; see :func:`rotation_and_shift`).
+
+        Object-level blocks get the ``(B K, P, P)`` mask (each object its own sequence), global
+        blocks the ``(B, K P, K P)`` one; the join reference is the scene's mean input over its
+        real tokens, for every block."""
         b, k, p = face_mask.shape
         mv, s = mv.reshape(b, k * p, IN_MV, 16), s.reshape(b, k * p, IN_S)
         real = face_mask.reshape(b, k * p)
         reference = reference_multivector(mv, real[:, :, None] & real[:, None, :])
-        refs = {"global": reference, "object": reference.repeat_interleave(k, dim=0)}
         masks = {"object": object_attention_mask(face_mask),
                  "global": global_attention_mask(face_mask)}
-        h_mv, h_s = self.embed(mv, s)
-        for block, level in zip(self.blocks, self.levels):
-            if level == "object":
-                h_mv, h_s = block(to_object_view(h_mv, k), to_object_view(h_s, k),
-                                  masks["object"], refs["object"])
-                h_mv, h_s = to_scene_view(h_mv, k), to_scene_view(h_s, k)
-            else:
-                h_mv, h_s = block(h_mv, h_s, masks["global"], refs["global"])
-        out, _ = self.head(h_mv, h_s)
+        out, _ = self.net(mv, s, [masks[level] for level in self.levels], reference)
         return out[..., 0, :].reshape(b, k, p, 16)
 
     def forward(self, batch: dict[str, Tensor]) -> RigidMotion:
-        inp = read_batch(batch, self.faces_per_object, self.embed.weight.dtype)
+        inp = read_batch(batch, self.faces_per_object, self.net.embed.weight.dtype)
         mv, s = embed_scene(inp)
         token_out = self.token_outputs(mv, s, inp.face_mask)
         with full_precision(token_out.device):

@@ -43,7 +43,11 @@ GRAVITY_SCALE = 0.1  # gravity enters as g / 10 (order one for Earth-like gravit
 
 
 class FourierFeatures(nn.Module):
-    """x -> [sin(2 pi x B^T), cos(2 pi x B^T)] with a fixed B ~ N(0, scale^2), shape (F, 3)."""
+    """x -> [sin(2 pi x B^T), cos(2 pi x B^T)] / sqrt(2F) with a fixed B ~ N(0, scale^2) (F, 3).
+
+    The 1/sqrt(2F) makes a vector's 2F features carry about unit variance in all, like its raw
+    coordinates beside them; unscaled, the Fourier block dominated the token embedding and the
+    transformer learned markedly worse with augmentation (docs/models.md)."""
 
     def __init__(self, features: int, scale: float, seed: int) -> None:
         super().__init__()
@@ -53,7 +57,8 @@ class FourierFeatures(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """x: (..., 3) -> (..., 2F)."""
         phase = 2 * math.pi * (x @ self.frequencies.to(x.dtype).T)
-        return torch.cat([torch.sin(phase), torch.cos(phase)], dim=-1)
+        norm = 1.0 / math.sqrt(max(1, 2 * self.frequencies.shape[0]))
+        return torch.cat([torch.sin(phase), torch.cos(phase)], dim=-1) * norm
 
 
 class SelfAttention(nn.Module):

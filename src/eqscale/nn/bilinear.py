@@ -82,7 +82,9 @@ class GeometricBilinear(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Fast path on ``xt (16, N, C_in)``, ``s (N, S_in)``, ``join_scale (N, 1)``."""
         ops, _ = self.proj.forward_component_major(xt, s)
-        gl, gr, jl, jr = ops.split(self.hidden, dim=-1)  # strided views; products gather
+        # contiguous operands: the products' gathers run about twice as fast on them as on
+        # the strided channel slices, copies included
+        gl, gr, jl, jr = (t.contiguous() for t in ops.split(self.hidden, dim=-1))
         gp = bilinear_component_major("geometric", gl, gr)
         jn = bilinear_component_major("regressive", jl, jr) * join_scale
         return self.out.forward_component_major(torch.cat([gp, jn], dim=-1), s)

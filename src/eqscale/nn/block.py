@@ -84,11 +84,21 @@ class GATrBlock(nn.Module):
             return mv + h_mv, s + h_s
         # fast path: the residual stream stays component-major (16, B T, C) inside the block
         lead = mv.shape[:2]
-        xt, s = to_component_major(mv), s.reshape(math.prod(lead), self.s_channels)
+        xt, s = self.forward_component_major(
+            to_component_major(mv), s.reshape(math.prod(lead), self.s_channels), lead,
+            attn_mask, self.mlp.bilinear.reference_scale(reference, lead))
+        return from_component_major(xt, lead), s.view(*lead, -1)
+
+    def forward_component_major(
+        self, xt: torch.Tensor, s: torch.Tensor, batch_tokens: tuple[int, int],
+        attn_mask: torch.Tensor | None, join_scale: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Fast path on ``xt (16, N, C)``, ``s (N, S)`` with ``N = B T`` for ``batch_tokens =
+        (B, T)``, ``attn_mask (B, T, T)`` and the join's factor ``join_scale (N, 1)``. A network
+        of blocks chains it, so that the layout changes once per network, not per block."""
         h_mv, h_s = self.attention.forward_component_major(
-            *self.norm_attn.forward_component_major(xt, s), lead, attn_mask)
+            *self.norm_attn.forward_component_major(xt, s), batch_tokens, attn_mask)
         xt, s = xt + h_mv, s + h_s
         h_mv, h_s = self.mlp.forward_component_major(
-            *self.norm_mlp.forward_component_major(xt, s),
-            self.mlp.bilinear.reference_scale(reference, lead))
-        return from_component_major(xt + h_mv, lead), (s + h_s).view(*lead, -1)
+            *self.norm_mlp.forward_component_major(xt, s), join_scale)
+        return xt + h_mv, s + h_s

@@ -22,13 +22,13 @@ def train_from_cli(model: str, size: str | None, data: str, out: str, preset: st
                    budget: float | None, steps: int | None, budget_convention: str | None,
                    augment: bool, train_subset: int | None, batch_size: int | None,
                    lr: float | None, seed: int, device: str | None,
-                   quiet: bool) -> dict[str, Any]:
+                   quiet: bool, compile: bool | None = None) -> dict[str, Any]:
     """Build the run's config from a preset plus the given flags and train (or resume)."""
     from eqscale.train.loop import run_training
 
     config = make_config(
         preset, model=model, size=parse_size(size), budget=budget, steps=steps,
         budget_convention=budget_convention, augment=augment, train_subset=train_subset,
-        batch_size=batch_size, lr=lr, seed=seed, device=device,
+        batch_size=batch_size, lr=lr, seed=seed, device=device, compile=compile,
     )
     return run_training(config, data, out, quiet=quiet)

@@ -51,6 +51,8 @@ class TrainConfig:
     eval_batch_size: int = 32
     data_workers: int = 0  # DataLoader worker processes (0: load in the training process)
     augment: bool = False
+    # torch.compile the training step: True, False, or None for the default (on CUDA only)
+    compile: bool | None = None
     train_subset: int | None = None
     seed: int = 0
     device: str | None = None

@@ -33,6 +33,7 @@ from eqscale.train.checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
+from eqscale.train.compilation import FirstStepTimer, compiled, use_compile
 from eqscale.train.config import TrainConfig
 from eqscale.train.data_access import open_split
 from eqscale.train.evaluate import batch_loss, dataset_losses, evaluate_model, evenly_spaced
@@ -51,6 +52,7 @@ class TrainState:
     bad_evals: int = 0  # validations since the last improvement
     stopped_early: bool = False
     wall_seconds: float = 0.0
+    compile_seconds: float = 0.0  # first compiled step of every process that trained the run
 
 
 def run_training(config: TrainConfig, data_dir: str | Path, out_dir: str | Path,
@@ -216,6 +218,8 @@ class Trainer:
 
     # --- training ---------------------------------------------------------------------------
 
+    _compile_counted = False
+
     def _train(self) -> str | None:
         """Run the remaining steps; return a failure reason, or None."""
         cfg, ctx, st = self.config, self.ctx, self.state
@@ -225,6 +229,10 @@ class Trainer:
 
             ids = [self.device.index] if self.device.type == "cuda" else None
             net = DistributedDataParallel(self.model, device_ids=ids)
+        self.compiling = use_compile(cfg.compile, self.device)
+        if self.compiling:
+            net = compiled(net)
+        timer = FirstStepTimer()
         from eqscale.data.augment import random_e3
 
         bar = None
@@ -245,6 +253,7 @@ class Trainer:
                 if cfg.augment:
                     gen = torch.Generator().manual_seed(mixed_seed(cfg.seed, st.step, ctx.rank, 1))
                     batch = random_e3(batch, gen)
+                timer.start()
                 with autocast:
                     loss, weight = batch_loss(net, batch)
                 # Each rank's loss is a mean over its own objects; weighting by its share of
@@ -258,6 +267,10 @@ class Trainer:
                     return f"non-finite training loss ({global_loss}) at step {st.step + 1}"
                 self.optimizer.zero_grad(set_to_none=True)
                 scaled.backward()
+                timer.stop()
+                if self.compiling and timer.seconds is not None and not self._compile_counted:
+                    st.compile_seconds += timer.seconds
+                    self._compile_counted = True
                 grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
                 lr = self.scheduler.get_last_lr()[0]
                 self.optimizer.step()
@@ -332,6 +345,8 @@ class Trainer:
             "constant_velocity_rollout_error_per_horizon": None, "equivariance_error": None,
             "augment": cfg.augment, "train_subset": cfg.train_subset, "seed": cfg.seed,
             "stopped_early": st.stopped_early, "status": "failed", "reason": failure,
+            "compiled": getattr(self, "compiling", use_compile(cfg.compile, self.device)),
+            "compile_seconds": st.compile_seconds or None,
         }
         if failure is None and self.ctx.is_main:
             best = load_checkpoint(self.ckpt_dir / "best.pt", self.device)
