@@ -17,19 +17,22 @@ from eqscale.models.bench import (
 from eqscale.models.flops import flops_per_sample
 
 
-def test_run_benchmark_rows_are_consistent(tmp_path):
-    result = run_benchmark({"transformer": (0,), "gatr": (0,)}, batch_size=2, objects=3,
+def test_run_benchmark_measures_every_model(tmp_path):
+    """Rows for every model, executed FLOPs from the accounting, positive times, a peak that a
+    real matmul reached, utilisation below what the peak allows; the JSON round-trips."""
+    result = run_benchmark({"transformer": (0, 1), "gatr": (0,)}, batch_size=2, objects=3,
                            faces=4, repeats=1, peak_n=64, device=torch.device("cpu"))
-    assert result["matmul_peak_flops_per_second"] > 0
+    assert [(r["arch"], r["size"]) for r in result["rows"]] == [
+        ("transformer", 0), ("transformer", 1), ("gatr", 0)]
+    assert result["matmul_peak_flops_per_second"] > 1e6  # 2 n^3 FLOPs did take finite time
+    small, large = result["rows"][:2]
+    assert large["flops_executed_per_step"] > small["flops_executed_per_step"] > 0
     for row in result["rows"]:
-        cost = flops_per_sample(row["arch"], row["size"], 3, 4)
-        assert row["flops_executed_per_step"] == pytest.approx(2 * cost.executed)
-        assert row["executed_flops_per_second"] == pytest.approx(
-            row["flops_executed_per_step"] / row["step_seconds"])
-        assert row["utilisation"] == pytest.approx(
-            row["executed_flops_per_second"] / result["matmul_peak_flops_per_second"])
+        assert row["step_seconds"] > 0 and 0 < row["utilisation"] < 2
+        assert row["flops_executed_per_step"] == 2 * flops_per_sample(
+            row["arch"], row["size"], 3, 4).executed
     table = format_table(result)
-    assert "utilisation" in table and table.count("\n| ") == 3  # header + 2 rows
+    assert "utilisation" in table and table.count("\n| ") == 4  # header + 3 rows
     path = tmp_path / "sub" / "bench.json"
     write_json_atomic(path, result)
     assert json.loads(path.read_text()) == result

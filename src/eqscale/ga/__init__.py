@@ -1,40 +1,30 @@
-"""Projective geometric algebra G(3,0,1) on tensors ``(..., 16)`` (basis order of SPEC 4).
+"""Projective geometric algebra G(3,0,1) on tensors ``(..., 16)`` (basis order in
+docs/conventions.md, which also gives the sign conventions).
 
-Public names are re-exported here; sign conventions are in docs/conventions.md.
+Public names are re-exported here lazily: importing the torch-free :mod:`eqscale.ga.basis`
+(as cost formulas do) does not import torch.
 """
 
-from eqscale.ga.embed import (
-    embed_plane,
-    embed_point,
-    embed_reflection,
-    embed_rotation,
-    embed_translation,
-    extract_point,
-    inverse_versor,
-    sandwich,
-    versor_parity,
-)
-from eqscale.ga.products import (
-    dense_enabled,
-    dual,
-    geometric_product,
-    grade_involute,
-    grade_project,
-    inner_product,
-    join,
-    outer_product,
-    regressive_product,
-    reverse,
-    undual,
-    use_dense,
-)
-from eqscale.ga.tables import BLADE_NAMES, BLADES, GRADE_SLICES, GRADES
+from __future__ import annotations
 
-__all__ = [
-    "BLADES", "BLADE_NAMES", "GRADES", "GRADE_SLICES",
-    "geometric_product", "outer_product", "inner_product", "regressive_product", "join",
-    "reverse", "grade_involute", "dual", "undual", "grade_project",
-    "embed_point", "extract_point", "embed_plane", "embed_translation", "embed_rotation",
-    "embed_reflection", "sandwich", "inverse_versor", "versor_parity",
-    "use_dense", "dense_enabled",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "embed": ("embed_plane", "embed_point", "embed_reflection", "embed_rotation",
+              "embed_translation", "extract_point", "inverse_versor", "sandwich",
+              "versor_parity"),
+    "products": ("dense_enabled", "dual", "geometric_product", "grade_involute", "grade_project",
+                 "inner_product", "join", "outer_product", "regressive_product", "reverse",
+                 "undual", "use_dense"),
+    "basis": ("BLADE_NAMES", "BLADES", "GRADE_SLICES", "GRADES"),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"eqscale.ga.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'eqscale.ga' has no attribute {name!r}")

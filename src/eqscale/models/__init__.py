@@ -3,26 +3,34 @@
 ``build_model(arch, size, faces_per_object)`` returns a ``torch.nn.Module`` whose
 ``forward(batch)`` gives each object's :class:`RigidMotion` from frame t to t+1
 (docs/interfaces.md). docs/models.md describes both models, the schedules and the formulas.
+The size schedules and their cost formulas (:mod:`eqscale.models.sizes`) import no torch; the
+modules are imported when a model is built.
 """
 
 from __future__ import annotations
 
-from torch import nn
+from typing import Any
 
 from eqscale.errors import EqscaleError
-from eqscale.models.flops import FlopCount, flops_per_sample
-from eqscale.models.rigidity import RigidMotion, apply_motion
-from eqscale.models.sizes import ARCHS, SIZES, parameter_count, size_config
+from eqscale.models.sizes import (
+    ARCHS,
+    SIZES,
+    FlopCount,
+    flops_per_sample,
+    parameter_count,
+    size_config,
+)
 
-TaskModel = nn.Module
-"""The type ``build_model`` returns: ``forward(batch: dict[str, Tensor]) -> RigidMotion``."""
+_BUILDERS = {"transformer": ("eqscale.models.transformer", "TransformerTaskModel"),
+             "gatr": ("eqscale.models.gatr_model", "GATrTaskModel")}
 
 
-def build_model(arch: str, size: int | str, faces_per_object: int) -> TaskModel:
-    """A freshly initialised task model of architecture ``arch`` at size index ``size``.
+def build_model(arch: str, size: int | str, faces_per_object: int) -> Any:
+    """A freshly initialised task model (a ``torch.nn.Module``) of architecture ``arch`` at
+    size index ``size``. Uses torch's global RNG for initialisation (seed it for reproducible
+    weights)."""
+    import importlib
 
-    Uses torch's global RNG for initialisation (seed it for reproducible weights).
-    """
     config = size_config(arch, size)
     try:
         faces = int(faces_per_object)
@@ -30,13 +38,16 @@ def build_model(arch: str, size: int | str, faces_per_object: int) -> TaskModel:
         faces = 0
     if faces < 1 or faces != faces_per_object:
         raise EqscaleError(f"faces_per_object must be a positive integer, got {faces_per_object!r}")
-    if arch == "transformer":
-        from eqscale.models.transformer import TransformerTaskModel
+    module, name = _BUILDERS[arch]
+    return getattr(importlib.import_module(module), name)(config, faces)
 
-        return TransformerTaskModel(config, faces)
-    from eqscale.models.gatr_model import GATrTaskModel
 
-    return GATrTaskModel(config, faces)
+def __getattr__(name: str) -> Any:
+    if name in ("RigidMotion", "apply_motion"):
+        from eqscale.models import rigidity
+
+        return getattr(rigidity, name)
+    raise AttributeError(f"module 'eqscale.models' has no attribute {name!r}")
 
 
 __all__ = [
@@ -44,7 +55,6 @@ __all__ = [
     "SIZES",
     "FlopCount",
     "RigidMotion",
-    "TaskModel",
     "apply_motion",
     "build_model",
     "flops_per_sample",

@@ -108,9 +108,13 @@ def step_seconds(model: torch.nn.Module, batch: dict[str, Tensor], device: torch
 
 
 def run_benchmark(sizes: dict[str, tuple[int, ...]], batch_size: int, objects: int,
-                  faces: int, repeats: int, peak_n: int, device: torch.device) -> dict:
-    """Measure every (arch, size) on one batch; returns the JSON-ready result."""
+                  faces: int, repeats: int, peak_n: int, device: torch.device,
+                  compile: bool = False) -> dict:
+    """Measure every (arch, size) on one batch; returns the JSON-ready result. With
+    ``compile``, each model is also timed under ``torch.compile`` (its first step, which
+    compiles, is recorded as ``compile_seconds``)."""
     from eqscale.models import build_model
+    from eqscale.train.compilation import compiled
 
     batch = benchmark_batch(batch_size, objects, faces, device=device)
     peak = matmul_peak(device, peak_n, repeats)
@@ -121,15 +125,23 @@ def run_benchmark(sizes: dict[str, tuple[int, ...]], batch_size: int, objects: i
             model = build_model(arch, size, faces).to(device)
             seconds = step_seconds(model, batch, device, repeats)
             cost = flops_per_sample(arch, size, objects, faces)
-            achieved = cost.executed * batch_size / seconds
-            rows.append({
+            per_step = cost.executed * batch_size
+            row = {
                 "arch": arch, "size": size, "params": parameter_count(arch, size),
                 "step_seconds": seconds,
-                "flops_executed_per_step": cost.executed * batch_size,
+                "flops_executed_per_step": per_step,
                 "flops_nominal_per_step": cost.nominal * batch_size,
-                "executed_flops_per_second": achieved,
-                "utilisation": achieved / peak,
-            })
+                "executed_flops_per_second": per_step / seconds,
+                "utilisation": per_step / seconds / peak,
+            }
+            if compile:
+                fast = compiled(model)
+                start = time.perf_counter()
+                step_seconds(fast, batch, device, repeats=1)  # compiles (or loads the cache)
+                row["compile_seconds"] = time.perf_counter() - start
+                row["step_seconds_compiled"] = step_seconds(fast, batch, device, repeats)
+                row["utilisation_compiled"] = per_step / row["step_seconds_compiled"] / peak
+            rows.append(row)
     return {
         "device": str(device),
         "device_name": (torch.cuda.get_device_name(device) if device.type == "cuda"
@@ -144,20 +156,24 @@ def run_benchmark(sizes: dict[str, tuple[int, ...]], batch_size: int, objects: i
 def format_table(result: dict) -> str:
     """The result as a Markdown table with the peak and the batch in the heading."""
     b = result["batch"]
+    compiled = bool(result["rows"]) and "step_seconds_compiled" in result["rows"][0]
     lines = [
         f"device {result['device_name']}, {result['dtype']}, batch {b['scenes']} scenes x "
         f"{b['objects']} objects x {b['faces_per_object']} faces; matmul peak "
         f"{result['matmul_peak_flops_per_second'] / 1e9:.1f} GFLOP/s (n={result['matmul_n']})",
         "",
-        "| model | size | params | step ms | GFLOP/step (exec) | GFLOP/s (exec) | utilisation |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| model | size | params | step ms | GFLOP/step (exec) | GFLOP/s (exec) | utilisation |"
+        + (" compiled step ms | utilisation compiled | compile s |" if compiled else ""),
+        "|---|---:|---:|---:|---:|---:|---:|" + ("---:|---:|---:|" if compiled else ""),
     ]
     for r in result["rows"]:
-        lines.append(
-            f"| {r['arch']} | {r['size']} | {r['params']:,} | {1e3 * r['step_seconds']:.1f} | "
-            f"{r['flops_executed_per_step'] / 1e9:.3f} | "
-            f"{r['executed_flops_per_second'] / 1e9:.2f} | {100 * r['utilisation']:.1f}% |"
-        )
+        line = (f"| {r['arch']} | {r['size']} | {r['params']:,} | {1e3 * r['step_seconds']:.1f} | "
+                f"{r['flops_executed_per_step'] / 1e9:.3f} | "
+                f"{r['executed_flops_per_second'] / 1e9:.2f} | {100 * r['utilisation']:.1f}% |")
+        if compiled:
+            line += (f" {1e3 * r['step_seconds_compiled']:.1f} | "
+                     f"{100 * r['utilisation_compiled']:.1f}% | {r['compile_seconds']:.0f} |")
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -166,8 +182,12 @@ def write_json_atomic(path: str | os.PathLike, data: dict) -> None:
     atomic.write_json_atomic(path, data, indent=2)
 
 
-def bench_models(out: str | None = None, quick: bool = False, device: str | None = None) -> dict:
-    """CLI entry (``eqscale bench models``): print the table, optionally write JSON to ``out``."""
+def bench_models(out: str | None = None, quick: bool = False, device: str | None = None,
+                 compile: bool | None = None) -> dict:
+    """CLI entry (``eqscale bench models``): print the table, optionally write JSON to ``out``.
+
+    ``compile`` adds compiled step times and utilisation beside the eager ones (default: on
+    CUDA, where training compiles by default; on CPU only when asked, it takes minutes)."""
     dev = resolve_device(device)
     if quick:
         sizes = {"transformer": (0, 1), "gatr": (0, 1)}
@@ -178,7 +198,8 @@ def bench_models(out: str | None = None, quick: bool = False, device: str | None
     else:
         sizes = {"transformer": (0, 1, 2, 3), "gatr": (0, 1, 2, 3)}
         config = {"batch_size": 8, "objects": 10, "faces": 8, "repeats": 5, "peak_n": 1024}
-    result = run_benchmark(sizes, device=dev, **config)
+    result = run_benchmark(sizes, device=dev, compile=dev.type == "cuda" if compile is None
+                           else compile, **config)
     print(format_table(result))
     if out is not None:
         write_json_atomic(out, result)

@@ -34,7 +34,6 @@ import torch
 from torch import Tensor, nn
 
 from eqscale.ga import embed_plane, embed_point
-from eqscale.models.flops import FlopCount, attention_pairs
 from eqscale.models.inputs import SceneInputs, read_batch
 from eqscale.models.masks import block_levels, global_attention_mask, object_attention_mask
 from eqscale.models.motors import motor_to_motion, normalize_motor
@@ -46,15 +45,14 @@ from eqscale.models.rigidity import (
     masked_mean,
     motion_about_centroid,
 )
-from eqscale.models.sizes import GATrConfig
+from eqscale.models.sizes import GATrSize
 from eqscale.nn import EquiLinear, GATr, reference_multivector
 from eqscale.nn import GATrConfig as NetworkConfig
 
-IN_MV, IN_S = 8, 4
+IN_MV, IN_S = GATrSize.IN_MV, GATrSize.IN_S
 _ROTOR = torch.tensor([float(i in (0, 8, 9, 10)) for i in range(16)])  # 1, e12, e13, e23
 GRAVITY_SCALE = 0.1
 HEAD_INIT_SCALE = 0.01
-GP_TERMS, JOIN_TERMS = 192, 81  # non-zero terms of G(3,0,1)'s product tables
 
 
 def scene_handedness(faces_t: Tensor, face_mask: Tensor, centroid: Tensor) -> Tensor:
@@ -107,7 +105,7 @@ class GATrTaskModel(nn.Module):
 
     arch = "gatr"
 
-    def __init__(self, config: GATrConfig, faces_per_object: int) -> None:
+    def __init__(self, config: GATrSize, faces_per_object: int) -> None:
         super().__init__()
         self.config = c = config
         self.faces_per_object = faces_per_object
@@ -152,81 +150,3 @@ class GATrTaskModel(nn.Module):
             motion = motion_about_centroid(rotation @ inp.last_rotation, inp.centroid,
                                            inp.displacement + correction)
             return identity_for_padding(motion, inp.object_mask)
-
-
-# --- closed forms -----------------------------------------------------------------------------
-# The layer shapes follow eqscale.nn's defaults: attention heads of c // H multivector and
-# s // H scalar channels (at least 1); MLP hidden 2c multivectors and 2s scalars; the bilinear
-# layer's c geometric products and c joins of 4c projected channels.
-
-
-def _equilinear_shapes(c: GATrConfig) -> list[tuple[int, int, int, int, bool]]:
-    """Every EquiLinear of the model as (in_mv, out_mv, in_s, out_s, input_needs_grad)."""
-    mv, sc, heads = c.mv_channels, c.s_channels, c.heads
-    hmv, hs = heads * max(1, mv // heads), heads * max(1, sc // heads)
-    block = [
-        (mv, 3 * hmv, sc, 3 * hs, True),  # attention q, k, v
-        (hmv, mv, hs, sc, True),  # attention output
-        (mv, 4 * mv, sc, 0, True),  # bilinear operands (2 products x 2 sides x c channels)
-        (2 * mv, 2 * mv, sc, 2 * sc, True),  # bilinear output (mixes scalars in)
-        (2 * mv, mv, 2 * sc, sc, True),  # MLP output
-    ]
-    return [(IN_MV, mv, IN_S, sc, False)] + block * c.depth + [(mv, 1, sc, 0, True)]
-
-
-def _equilinear_parameters(in_mv: int, out_mv: int, in_s: int, out_s: int) -> int:
-    """9 basis weights per channel pair, a scalar bias per output channel, scalars -> grade 0,
-    and the scalar outputs' linear map (from grade-0 parts and scalars) with bias."""
-    count = 9 * in_mv * out_mv + out_mv + in_s * out_mv
-    if out_s:
-        count += (in_mv + in_s) * out_s + out_s
-    return count
-
-
-def gatr_parameters(c: GATrConfig) -> int:
-    """Closed-form parameter count: the EquiLinear maps plus one distance weight per head and
-    multivector channel of a head in every attention layer (layer norms have none)."""
-    linear = sum(_equilinear_parameters(*shape[:4]) for shape in _equilinear_shapes(c))
-    return linear + c.depth * c.heads * max(1, c.mv_channels // c.heads)
-
-
-def gatr_flops(c: GATrConfig, objects: float, faces: int) -> FlopCount:
-    """GATr FLOPs per training sample, both conventions (see eqscale.models.flops)."""
-    tokens = objects * faces
-    nominal_weights, fwd_linear, bwd_linear = 0, 0, 0
-    for in_mv, out_mv, in_s, out_s, needs_grad in _equilinear_shapes(c):
-        # Nominal: multivector weights as dense 16 x 16 blocks, scalar -> grade 0, and the scalar
-        # outputs' map.
-        nominal_weights += 256 * in_mv * out_mv + in_s * out_mv + (in_mv + in_s) * out_s
-        # Executed (eqscale.nn fast path): 16 grade-wise (C_in x C_out) products and 8 for the
-        # e0 maps = 24 matmuls -> 48 in out FLOPs; scalar maps as plain linear layers.
-        fwd = 48 * in_mv * out_mv + 2 * in_s * out_mv + 2 * (in_mv + in_s) * out_s
-        fwd_linear += fwd
-        # Backward: weight gradient always, input gradient when the input needs one.
-        bwd_linear += 2 * fwd if needs_grad else fwd
-    heads = c.heads
-    head_mv, head_s = max(1, c.mv_channels // heads), max(1, c.s_channels // heads)
-    # Executed attention per (query, key) pair, summed over heads. The logits use 7 e0-free
-    # components (e123 left out) + 5 distance features per multivector channel + the scalars,
-    # the values 16 components per multivector channel + the scalars; eqscale.nn zero-pads
-    # queries, keys and values to one width (the wider, the values') so that torch runs its
-    # fused kernel: 2 products of that width, 2 FLOPs per multiply-add, and 2.5x that backward
-    # (the fused kernel recomputes the scores: 5 products).
-    width = max(12 * head_mv + head_s, 16 * head_mv + head_s)
-    obj_pairs, glob_pairs = attention_pairs(objects, faces, c.depth)
-    pairs = obj_pairs + glob_pairs
-    attn_fwd = 2 * heads * 2 * width * pairs
-    # Nominal attention: dense 16 components per multivector channel for logits and values.
-    attn_nominal = 3 * 2 * heads * 2 * (16 * head_mv + head_s) * pairs
-    nominal = 6 * nominal_weights * tokens + attn_nominal
-    # Products (eqscale.ga's sparse path sums each output's signed terms with a batched matmul:
-    # 2 FLOPs per non-zero Cayley-table term, 192 for the geometric product, 81 for the join).
-    # Per token and block: c geometric products and c joins; backward evaluates one sparse map
-    # per operand, both operands need gradients -> 2x.
-    products = 3 * 2 * (GP_TERMS + JOIN_TERMS) * c.mv_channels * c.depth * tokens
-    # Per object, the rotor head runs 11 geometric products forward (normalisation 2,
-    # sandwiches of 4 points 8 + 1 inverse) and 18 sparse maps backward (operands without
-    # gradient: the embedded points).
-    products += (11 + 18) * 2 * GP_TERMS * objects
-    executed = (fwd_linear + bwd_linear) * tokens + 3.5 * attn_fwd + products
-    return FlopCount(nominal=float(nominal), executed=float(executed))

@@ -36,9 +36,9 @@ from eqscale.models.rigidity import (
     motion_about_centroid,
     rotation_from_6d,
 )
-from eqscale.models.sizes import TransformerConfig
+from eqscale.models.sizes import TransformerSize
 
-HEAD_OUTPUTS = 9  # 3 displacement + 6 rotation (6-D representation)
+HEAD_OUTPUTS = TransformerSize.HEAD_OUTPUTS
 GRAVITY_SCALE = 0.1  # gravity enters as g / 10 (order one for Earth-like gravity)
 
 
@@ -101,7 +101,7 @@ class TransformerTaskModel(nn.Module):
 
     arch = "transformer"
 
-    def __init__(self, config: TransformerConfig, faces_per_object: int) -> None:
+    def __init__(self, config: TransformerSize, faces_per_object: int) -> None:
         super().__init__()
         self.config = config
         self.faces_per_object = faces_per_object

@@ -22,6 +22,7 @@ points metres apart lose their differences in bf16.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -39,9 +40,31 @@ from eqscale.nn.linear import (
 
 _E012, _E013, _E023, _E123 = 11, 12, 13, 14
 # The inner-product part of the logits: the e0-free components without e123.
-_INNER_SLICES: tuple[slice, ...] = tables.E0_FREE_SLICES[:-1]
 _INNER_INDEX = tuple(i for i in tables.E0_FREE if i != _E123)
 NORMALIZER_EPS = 1e-3
+
+
+@functools.cache
+def _inner_index(device: torch.device) -> torch.Tensor:
+    return torch.tensor(_INNER_INDEX, device=device)
+
+
+def query_key_distance_features(tri: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Distance features of queries and keys at once (the fast path's form of
+    :func:`distance_features`): ``tri (4, ..., 2, H, C_h)`` holds the trivector components
+    (e012, e013, e023, e123) of queries (index 0 on the third-last axis) and keys (index 1);
+    returns ``(5, ..., 2, H, C_h)`` with the query features scaled by ``weights (H, C_h)``.
+
+    The point's coordinates are used without their embedding signs (-e023, e013, -e012):
+    squared distances do not depend on them. In float32 or better."""
+    w = tri[3]
+    factor = w / (w.square() + NORMALIZER_EPS)
+    p = tri[:3] * factor  # normalised positions (up to signs)
+    wn = w * factor  # normalised homogeneous coordinate, ~1
+    p2, w2, wp = p.square().sum(0), wn.square(), p * wn
+    q = torch.cat([torch.stack([p2, w2]), wp]).select(-3, 0) * weights
+    k = torch.cat([-torch.stack([w2, p2]), 2.0 * wp]).select(-3, 1)
+    return torch.stack([q, k], dim=-3)
 
 
 def distance_features(mv: torch.Tensor, component_axis: int = -1,
@@ -113,24 +136,16 @@ class GeometricAttention(nn.Module):
         h, c_h, s_h = self.num_heads, self.head_mv, self.head_s
         ops, qkv_s = self.qkv.forward_component_major(xt, s)
         ops = ops.view(16, b, n_tok, 3, h, c_h)  # component-major q, k, v
-
-        def per_head(t: torch.Tensor) -> torch.Tensor:
-            """``(F, B, T, H, C_h)`` -> ``(B, H, T, F * C_h)``."""
-            return t.permute(1, 3, 2, 0, 4).reshape(b, h, n_tok, -1)
-
-        q, k, v = ops.unbind(3)
-        q_dist, _ = distance_features(q, component_axis=0)
-        _, k_dist = distance_features(k, component_axis=0)
-        q_s, k_s, v_s = (t.reshape(b, n_tok, h, s_h).transpose(1, 2)
-                         for t in qkv_s.view(b, n_tok, 3, h * s_h).unbind(2))
-        # features stacked component-major (slices, no gathers), then one permute per operand
-        q_dist = q_dist * self.distance_weights()
-        q_feat = torch.cat([at_least_float32(q[sl]) for sl in _INNER_SLICES] + [q_dist], dim=0)
-        k_feat = torch.cat([at_least_float32(k[sl]) for sl in _INNER_SLICES] + [k_dist], dim=0)
-        query = torch.cat([per_head(q_feat), at_least_float32(q_s)], dim=-1)
-        key = torch.cat([per_head(k_feat), at_least_float32(k_s)], dim=-1)
-        value = torch.cat([per_head(v), v_s], dim=-1)
-        out = self._attend(query, key, value, mask, empty)  # (B, H, T, 16 C_h + S_h)
+        # queries and keys together: features (12, B, T, 2, H, C_h), one permute for both
+        qk = at_least_float32(ops[:, :, :, :2])
+        feats = torch.cat([qk.index_select(0, _inner_index(xt.device)),
+                           query_key_distance_features(qk[11:15], self.distance_weights())])
+        qk_s = at_least_float32(qkv_s.view(b, n_tok, 3, h, s_h)[:, :, :2])  # (B, T, 2, H, S_h)
+        qk_feats = torch.cat([feats.permute(3, 1, 4, 2, 0, 5).reshape(2, b, h, n_tok, -1),
+                              qk_s.permute(2, 0, 3, 1, 4)], dim=-1)  # (2, B, H, T, D)
+        value = torch.cat([ops[:, :, :, 2].permute(1, 3, 2, 0, 4).reshape(b, h, n_tok, -1),
+                           qkv_s.view(b, n_tok, 3, h, s_h)[:, :, 2].transpose(1, 2)], dim=-1)
+        out = self._attend(qk_feats[0], qk_feats[1], value, mask, empty)  # (B, H, T, Dv)
         out_mv = out[..., : 16 * c_h].reshape(b, h, n_tok, 16, c_h).permute(3, 0, 2, 1, 4)
         out_mv, out_s = self.out.forward_component_major(
             out_mv.reshape(16, b * n_tok, h * c_h),

@@ -41,27 +41,23 @@ def basis_maps(device: torch.device, dtype: torch.dtype) -> torch.Tensor:
 
 
 @functools.cache
-def _e0_blocks() -> tuple[tuple[int, slice, slice], ...]:
-    """``(k, source, target)`` per grade k = 0..3: the e0-free grade-k components (contiguous in
-    the basis order) and the components ``e0 e_source`` they map to (contiguous, sign +1)."""
-    blocks = []
-    for k in range(4):
-        sources = [i for i in range(*tables.GRADE_SLICES[k].indices(16))
-                   if 0 not in tables.BLADES[i]]
-        targets = []
-        for i in sources:
-            sign, blade = tables.blade_product((0,), tables.BLADES[i])
-            assert sign == 1  # e0 leads every blade it joins, so no reordering sign
-            targets.append(tables.INDEX[blade])
-        assert sources == list(range(sources[0], sources[-1] + 1))
-        assert targets == list(range(targets[0], targets[-1] + 1))
-        blocks.append((k, slice(sources[0], sources[-1] + 1), slice(targets[0], targets[-1] + 1)))
-    return tuple(blocks)
+def _index_tables(device: torch.device) -> tuple[torch.Tensor, ...]:
+    """Index tensors of the fast path, cached per device:
 
-
-@functools.cache
-def _grade_index(device: torch.device) -> torch.Tensor:
-    return torch.tensor(tables.GRADES, device=device)
+    - ``grade (16,)``: the grade of every component (its projection map's index);
+    - ``src, dst (8,)``: the e0-free components and the components ``e0 e_src`` they map to
+      (e0 leads every blade it joins, so the sign is always +1);
+    - ``e0_map (8,)``: the basis-map index ``5 + grade(src)`` of each of those maps.
+    """
+    src, dst, e0_map = [], [], []
+    for i in tables.E0_FREE:
+        sign, blade = tables.blade_product((0,), tables.BLADES[i])
+        assert sign == 1
+        src.append(i)
+        dst.append(tables.INDEX[blade])
+        e0_map.append(5 + tables.GRADES[i])
+    as_tensor = functools.partial(torch.tensor, device=device)
+    return as_tensor(tables.GRADES), as_tensor(src), as_tensor(dst), as_tensor(e0_map)
 
 
 def equi_linear_dense(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -101,52 +97,50 @@ def _autocast_dtype(device_type: str) -> torch.dtype | None:
 
 
 class _EquiLinearComponentMajor(torch.autograd.Function):
-    """Grade-wise equivariant linear map with a hand-written backward.
+    """Grade-wise equivariant linear map with a hand-written backward, in a few large ops.
 
-    Forward: one batched matmul over the 16 components (component c uses its grade's weights),
-    plus, per grade k = 0..3, one matmul of the contiguous e0-free grade-k components into their
-    ``e0``-multiplied partners. Backward mirrors it with the transposed weights, and reduces
-    the weight gradients per grade; nothing is gathered or scattered.
+    Forward: one batched matmul over the 16 components (component c with its grade's weights)
+    and one over the 8 e0-free components into their ``e0``-multiplied partners, added in place
+    by one ``index_add_``. Backward mirrors it with the transposed weights; the weight gradients
+    are per-component products summed into the 9 basis maps by two ``index_add_``.
     """
 
     @staticmethod
     def forward(ctx, xt: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         dtype = _autocast_dtype(xt.device.type) or xt.dtype  # matmuls in autocast's dtype
         ctx.input_dtypes = (xt.dtype, weight.dtype)
+        grade, src, dst, e0_map = _index_tables(xt.device)
         xt, weight = xt.to(dtype).contiguous(), weight.to(dtype)
         with torch.autocast(xt.device.type, enabled=False):
-            n, c_in, c_out = xt.shape[1], xt.shape[2], weight.shape[0]
-            w_proj = weight.index_select(2, _grade_index(xt.device)).permute(2, 1, 0)
+            # contiguous weights: torch's CPU bmm loops over a permuted operand's batch
+            w_proj = weight.index_select(2, grade).permute(2, 1, 0).contiguous()  # (16, Ci, Co)
+            w_e0 = weight.index_select(2, e0_map).permute(2, 1, 0).contiguous()  # (8, Ci, Co)
+            x_src = xt.index_select(0, src)  # (8, N, C_in)
             out = torch.bmm(xt, w_proj)  # (16, N, C_out): the grade projections
-            for k, src, dst in _e0_blocks():  # the e0 maps
-                out[dst] += (xt[src].reshape(-1, c_in) @ weight[:, :, 5 + k].t()).view(
-                    -1, n, c_out)
-        ctx.save_for_backward(xt, weight)
+            out.index_add_(0, dst, torch.bmm(x_src, w_e0))  # the e0 maps
+        ctx.save_for_backward(xt, x_src, w_proj, w_e0)
+        ctx.weight_shape = weight.shape
         return out
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        xt, weight = ctx.saved_tensors
+        xt, x_src, w_proj, w_e0 = ctx.saved_tensors
+        grade, src, dst, e0_map = _index_tables(xt.device)
         g = grad.to(xt.dtype).contiguous()
-        n, c_in, c_out = xt.shape[1], xt.shape[2], weight.shape[0]
         grad_x = grad_w = None
         with torch.autocast(xt.device.type, enabled=False):
+            g_dst = g.index_select(0, dst)  # (8, N, C_out)
             if ctx.needs_input_grad[0]:
-                w_proj = weight.index_select(2, _grade_index(xt.device)).permute(2, 0, 1)
-                grad_x = torch.bmm(g, w_proj)  # (16, N, C_in)
-                for k, src, dst in _e0_blocks():
-                    grad_x[src] += (g[dst].reshape(-1, c_out) @ weight[:, :, 5 + k]).view(
-                        -1, n, c_in)
+                grad_x = torch.bmm(g, w_proj.transpose(1, 2))  # (16, N, C_in)
+                grad_x.index_add_(0, src, torch.bmm(g_dst, w_e0.transpose(1, 2)))
                 grad_x = grad_x.to(ctx.input_dtypes[0])
             if ctx.needs_input_grad[1]:
-                per_component = torch.bmm(g.transpose(1, 2), xt)  # (16, C_out, C_in)
-                grad_w = weight.new_empty(weight.shape)
-                for k, sl in enumerate(tables.GRADE_SLICES):
-                    grad_w[:, :, k] = per_component[sl].sum(0)
-                for k, src, dst in _e0_blocks():
-                    grad_w[:, :, 5 + k] = g[dst].reshape(-1, c_out).t() @ xt[src].reshape(-1, c_in)
-                grad_w = grad_w.to(ctx.input_dtypes[1])
+                c_out, c_in, n_maps = ctx.weight_shape
+                per_map = xt.new_zeros(n_maps, c_in, c_out)
+                per_map.index_add_(0, grade, torch.bmm(xt.transpose(1, 2), g))
+                per_map.index_add_(0, e0_map, torch.bmm(x_src.transpose(1, 2), g_dst))
+                grad_w = per_map.permute(2, 1, 0).to(ctx.input_dtypes[1])
         return grad_x, grad_w
 
 
