@@ -29,3 +29,24 @@ def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     generate_dataset(root, n_train=8, n_val=4, n_test=4, seed=0, workers=1,
                      faces_per_object=8, shard_size=4, progress=False)
     return root
+
+
+@pytest.fixture()
+def small_disk(tmp_path: Path):
+    """A folder on its own 8 MiB file system (tmpfs), to meet a full disk for real; skipped
+    where this user cannot mount one (CI without root)."""
+    import subprocess
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    try:
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(disk)],
+                              capture_output=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        pytest.skip("cannot mount a small file system here")
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small file system here: {done.stderr.decode().strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True, timeout=30)

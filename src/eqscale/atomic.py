@@ -11,6 +11,7 @@ must not import torch) uses it.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
@@ -44,14 +45,60 @@ def atomic_path(path: str | os.PathLike, *, suffix: str = ".tmp") -> Iterator[Pa
     exception inside the block the temp file is removed and the target left untouched.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _create_temp(path, suffix)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _create_temp(path, suffix)
+    except OSError as exc:
+        if exc.filename is None or str(exc.filename).endswith(suffix):
+            exc.filename = str(path)  # name the target, not the hidden temp file
+        raise
     try:
         yield tmp
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
+        cause = write_failure(exc, tmp, path) if isinstance(exc, Exception) else None
         tmp.unlink(missing_ok=True)
+        if cause is not None and cause is not exc:
+            raise cause from exc
         raise
+
+
+def write_failure(exc: BaseException, written: str | os.PathLike,
+                  target: str | os.PathLike) -> OSError | None:
+    """The operating-system error behind a failed write of ``written`` (on its way to
+    ``target``), naming ``target``; None when the failure was not the file system's.
+
+    An ``OSError`` with an errno gets ``target`` as its file name when it has none. Writers
+    that lose the errno (NumPy's "N requested and M written", torch's zip writer's
+    ``RuntimeError``) are diagnosed from the file-size limit and the free space, so a full disk
+    or ``ulimit -f`` reads as ``ENOSPC`` or ``EFBIG`` either way.
+    """
+    if isinstance(exc, OSError) and exc.errno is not None:
+        if exc.filename is None or exc.filename == os.fspath(written):
+            exc.filename = os.fspath(target)
+        return exc
+    if not isinstance(exc, OSError | RuntimeError):
+        return None
+    try:
+        size = os.stat(written).st_size
+    except OSError:
+        size = 0
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        if soft != resource.RLIM_INFINITY and size >= soft:
+            return OSError(errno.EFBIG, os.strerror(errno.EFBIG), os.fspath(target))
+    except (ImportError, OSError, ValueError):
+        pass
+    try:
+        st = os.statvfs(Path(written).parent)
+        free = st.f_bfree if os.geteuid() == 0 else st.f_bavail
+        if free * st.f_frsize < (1 << 20):
+            return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), os.fspath(target))
+    except OSError:
+        pass
+    return None
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:

@@ -11,30 +11,39 @@ abstraction serves training sweeps (``eqscale.study``) and sharded data generati
             ...
 
 A task that raises is reported as an :class:`Outcome` with ``error`` set; it does not stop the
-others. ``KeyboardInterrupt`` cancels what has not started and propagates. Outcomes arrive in
-completion order; a caller that needs task order sorts by ``Outcome.index``.
+others. ``KeyboardInterrupt`` (and SIGTERM, see :mod:`eqscale.procs`) cancels what has not
+started, stops the workers and propagates. Outcomes arrive in completion order; a caller that
+needs task order sorts by ``Outcome.index``. Tasks are submitted a few at a time as workers free
+up, so millions of items cost no memory up front. Pool workers die with the process that
+started them (:func:`eqscale.procs.bind_to_parent`): a killed driver leaves no orphans.
 """
 
 from __future__ import annotations
 
 import os
+import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from eqscale.errors import EqscaleError
+from eqscale.procs import bind_to_parent
 
 BACKENDS = ("local", "ray")
+POOL_AHEAD = 2  # tasks queued per pool worker beyond the one it runs
+RAY_WINDOW = 10_000  # Ray tasks in flight at once (a cluster schedules them itself)
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """The result of task ``index``: ``value`` on success, else ``error`` (one line)."""
+    """The result of task ``index``: ``value`` on success, else ``error`` (one line) and
+    ``error_type``, the exception's class name (e.g. ``StorageError``)."""
 
     index: int
     value: Any = None
     error: str | None = None
+    error_type: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -45,15 +54,21 @@ def _error_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
+def _failed(index: int, exc: BaseException) -> Outcome:
+    return Outcome(index, error=_error_line(exc), error_type=type(exc).__name__)
+
+
 def _apply(fn: Callable[[Any], Any], item: Any) -> Any:
     """``fn(item)``: a plain Python function Ray can wrap whatever ``fn`` is (builtins too)."""
     return fn(item)
 
 
-def _start_worker(threads: int, initializer: Callable[..., None] | None,
+def _start_worker(parent: int, threads: int, initializer: Callable[..., None] | None,
                   initargs: tuple) -> None:
-    """Pool-worker start: cap math-library threads before the task imports torch/numpy, then
-    run the caller's ``initializer(*initargs)`` (e.g. to install state shipped by the parent)."""
+    """Pool-worker start: die with the ``parent`` process, cap math-library threads before the
+    task imports torch/numpy, then run the caller's ``initializer(*initargs)`` (e.g. to install
+    state shipped by the parent)."""
+    bind_to_parent(parent)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(threads)
     if initializer is not None:
@@ -96,35 +111,68 @@ class LocalBackend:
             try:
                 value = fn(item)
             except Exception as exc:  # a failed task is reported, the others still run
-                traceback.print_exc()
-                yield Outcome(i, error=_error_line(exc))
+                if not isinstance(exc, EqscaleError):  # user errors are one line, no traceback
+                    traceback.print_exc()
+                yield _failed(i, exc)
             else:
                 yield Outcome(i, value=value)
 
     def _pool(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Outcome]:
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
         from concurrent.futures.process import BrokenProcessPool
 
+        workers = min(self.workers, len(items))
         pool = ProcessPoolExecutor(
-            max_workers=min(self.workers, len(items)),
+            max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(self.threads, self.initializer, self.initargs),
+            initargs=(os.getpid(), self.threads, self.initializer, self.initargs),
         )
-        futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
+        died = "worker process died (killed or crashed)"
+        pending: dict[Any, int] = {}
+        following = 0  # the next item to submit
+        completed = False
         try:
-            for fut in as_completed(futures):
-                try:
-                    value = fut.result()
-                except BrokenProcessPool:
-                    yield Outcome(futures[fut], error="worker process died (killed or crashed)")
-                except Exception as exc:
-                    yield Outcome(futures[fut], error=_error_line(exc))
-                else:
-                    yield Outcome(futures[fut], value=value)
+            while following < len(items) or pending:
+                while following < len(items) and len(pending) < workers * (1 + POOL_AHEAD):
+                    try:
+                        pending[pool.submit(fn, items[following])] = following
+                    except BrokenProcessPool:
+                        yield Outcome(following, error=died, error_type="BrokenProcessPool")
+                    following += 1
+                if not pending:
+                    continue
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    index = pending.pop(fut)
+                    try:
+                        value = fut.result()
+                    except BrokenProcessPool:
+                        yield Outcome(index, error=died, error_type="BrokenProcessPool")
+                    except Exception as exc:
+                        yield _failed(index, exc)
+                    else:
+                        yield Outcome(index, value=value)
+            completed = True
         finally:
+            if not completed:  # interrupted or abandoned: stop the tasks that are running
+                _stop_workers(pool)
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stop_workers(pool: Any) -> None:
+    """Terminate a process pool's workers now (SIGTERM, then SIGKILL after 5 s)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for proc in processes:
+        if proc.is_alive():
+            proc.terminate()
+    deadline = time.monotonic() + 5
+    for proc in processes:
+        proc.join(max(0.0, deadline - time.monotonic()))
+        if proc.is_alive():
+            proc.kill()
+            proc.join(1)
 
 
 class RayBackend:
@@ -186,20 +234,27 @@ class RayBackend:
             raise RuntimeError("use RayBackend as a context manager: with make_backend(...)")
         # Ray sets OMP_NUM_THREADS to a task's num_cpus in its workers.
         remote = ray.remote(num_cpus=self.threads, max_retries=1)(_apply)
-        index = {remote.remote(fn, item): i for i, item in enumerate(items)}
-        pending = list(index)
+        index: dict[Any, int] = {}
+        pending: list[Any] = []
+        following = 0
         try:
-            while pending:
+            while following < len(items) or pending:
+                while following < len(items) and len(pending) < RAY_WINDOW:
+                    ref = remote.remote(fn, items[following])
+                    index[ref] = following
+                    pending.append(ref)
+                    following += 1
                 done, pending = ray.wait(pending, num_returns=1)
                 for ref in done:
+                    i = index.pop(ref)
                     try:
                         value = ray.get(ref)
                     except ray.exceptions.RayTaskError as exc:
-                        yield Outcome(index[ref], error=_error_line(exc.cause or exc))
+                        yield _failed(i, exc.cause or exc)
                     except ray.exceptions.RayError as exc:
-                        yield Outcome(index[ref], error=_error_line(exc))
+                        yield _failed(i, exc)
                     else:
-                        yield Outcome(index[ref], value=value)
+                        yield Outcome(i, value=value)
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)

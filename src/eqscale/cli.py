@@ -2,13 +2,16 @@
 
 Every layer is imported lazily inside its command, so ``eqscale --help`` is instant and a
 command only pays for what it uses. User errors (:class:`eqscale.errors.EqscaleError`) become one
-line on stderr and exit code 2.
+line on stderr and exit code 2 (1 for a training run that failed); so do operating-system errors
+at the edges (:mod:`eqscale.oserrors`: a full disk, a read-only folder, a file in the way).
+SIGTERM and SIGHUP interrupt like Ctrl-C (:mod:`eqscale.procs`): exit code 128 + the signal.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -219,13 +222,16 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, help="also write the results as JSON here")
     p.add_argument("--quick", action="store_true", help="smaller problem, for smoke tests")
     p.add_argument("--device", default=None)
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                   help="models: also time torch.compile'd steps (default: on CUDA only)")
     targets = {
         "ga": "eqscale.nn.bench:bench_ga",
         "data": "eqscale.data.bench:bench_data",
         "models": "eqscale.models.bench:bench_models",
     }
     p.set_defaults(
-        handler=lambda a: _call(targets[a.what], out=a.out, quick=a.quick, device=a.device)
+        handler=lambda a: _call(targets[a.what], out=a.out, quick=a.quick, device=a.device,
+                                **({"compile": a.compile} if a.what == "models" else {}))
     )
 
 
@@ -258,13 +264,28 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from eqscale.procs import Terminated, cli_signals
+
     try:
-        args.handler(args)
+        with cli_signals():
+            args.handler(args)
     except EqscaleError as exc:
         print(f"eqscale: error: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
+    except Terminated as exc:
+        print(f"eqscale: terminated ({exc}); finished work is kept, run the same command to "
+              "resume", file=sys.stderr)
+        return 128 + exc.signum
     except KeyboardInterrupt:
         print("eqscale: interrupted; finished work is kept, run the same command to resume",
               file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `eqscale sweep plan ... | head`: the reader left
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (no flush error at exit)
+        return 141
+    except OSError as exc:
+        from eqscale.oserrors import describe
+
+        print(f"eqscale: error: {describe(exc)}", file=sys.stderr)
+        return 2
     return 0

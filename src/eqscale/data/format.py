@@ -12,6 +12,7 @@ shard with its trajectory count and the SHA-256 of each array file.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -67,14 +68,28 @@ def write_shard(split_dir: Path, index: int, rows: list[dict[str, np.ndarray]]) 
     tmp = split_dir / f".{shard_name(index)}.{os.getpid()}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    checksums = {}
-    for name, (dtype, _) in ARRAYS.items():
-        array = np.stack([row[name] for row in rows]).astype(dtype, copy=False)
-        np.save(tmp / f"{name}.npy", array)
-        checksums[name] = sha256_file(tmp / f"{name}.npy")
-    entry = {"path": f"{split_dir.name}/{final.name}", "count": len(rows), "sha256": checksums}
-    write_json_atomic(tmp / "shard.json", entry)
-    os.replace(tmp, final)
+    checksums, current = {}, tmp / "shard.json"
+    try:
+        for name, (dtype, _) in ARRAYS.items():
+            array = np.stack([row[name] for row in rows]).astype(dtype, copy=False)
+            current = tmp / f"{name}.npy"
+            np.save(current, array)
+            checksums[name] = sha256_file(current)
+        entry = {"path": f"{split_dir.name}/{final.name}", "count": len(rows),
+                 "sha256": checksums}
+        write_json_atomic(tmp / "shard.json", entry)
+        os.replace(tmp, final)
+    except BaseException as exc:
+        # Full disk, file-size limit, kill: no half-written shard stays behind; the error
+        # names the shard, not the hidden temporary folder.
+        cause = (atomic.write_failure(exc, current, final / current.name)
+                 if isinstance(exc, Exception) else None)
+        shutil.rmtree(tmp, ignore_errors=True)
+        if cause is not None and cause is not exc:
+            raise cause from exc
+        if isinstance(exc, OSError) and str(tmp) in str(exc.filename):
+            exc.filename = str(final)
+        raise
     return entry
 
 
@@ -108,8 +123,14 @@ def read_manifest(root: str | Path, require_complete: bool = True) -> dict:
         raise DatasetError(f"not a dataset: {path} is missing")
     try:
         manifest = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DatasetError(f"corrupt manifest {path}: {exc}") from None
+    except OSError as exc:
+        from eqscale.oserrors import storage_error
+
+        raise storage_error(exc, path) from None
+    if not isinstance(manifest, dict):
+        raise DatasetError(f"corrupt manifest {path}: not a JSON object")
     if manifest.get("format_version") != FORMAT_VERSION:
         raise DatasetError(f"{path}: unsupported format version {manifest.get('format_version')}")
     if require_complete and manifest.get("status") != "complete":
@@ -140,7 +161,15 @@ class SplitArrays:
             raise DatasetError(f"missing array file {path}")
         try:
             array = np.load(path, mmap_mode="r", allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
+        except OSError as exc:
+            if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.EACCES):
+                # Not the file's fault: every array of every shard is memory-mapped (one open
+                # descriptor each), and the process ran out of them.
+                from eqscale.oserrors import storage_error
+
+                raise storage_error(exc, path) from None
+            raise DatasetError(f"corrupt array file {path}: {exc}") from None
+        except (ValueError, EOFError) as exc:
             raise DatasetError(f"corrupt array file {path}: {exc}") from None
         dtype, shape = ARRAYS[name]
         if array.dtype != np.dtype(dtype) or array.shape != (entry["count"], *shape):

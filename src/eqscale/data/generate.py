@@ -8,7 +8,9 @@ resumption: a rerun after a kill keeps finished shards and redoes only the missi
 
 from __future__ import annotations
 
+import shutil
 import sys
+from collections.abc import Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -29,9 +31,12 @@ from eqscale.data.simulate import (
     BulletClient,
     simulate_trajectory,
 )
-from eqscale.errors import DatasetError, EqscaleError
+from eqscale.errors import DatasetError, EqscaleError, StorageError
+from eqscale.locks import folder_lock
 
 CHUNK = 4  # trajectories per task sent to a worker: small for load balance, large vs overhead
+MAX_TRAJECTORIES = 10_000_000  # per split: the manifest lists every shard (paper preset: 4e5)
+SHARD_OVERHEAD = 4096  # bytes per shard beyond its arrays: .npy headers, shard.json, manifest
 
 
 def trajectory_seed(base_seed: int, split: str, index: int) -> int:
@@ -106,6 +111,10 @@ def _check_args(counts: dict[str, int], seed: int, workers: int, shard_size: int
     for split, n in counts.items():
         if n < 0:
             raise EqscaleError(f"--{split} must be >= 0, got {n}")
+        if n > MAX_TRAJECTORIES:
+            raise EqscaleError(f"--{split} {n} is more than the {MAX_TRAJECTORIES:,} "
+                               "trajectories a split may hold (the manifest lists every shard); "
+                               "generate fewer")
     if seed < 0:
         raise EqscaleError(f"--seed must be >= 0, got {seed}")
     if workers < 1:
@@ -140,76 +149,151 @@ def generate_dataset(out: str | Path, n_train: int, n_val: int, n_test: int, see
                      workers: int = 1, shapes: str = "procedural", faces_per_object: int = 64,
                      shard_size: int = 32, backend: str = "local", ray_address: str | None = None,
                      progress: bool = True) -> Path:
-    """Create (or resume) the dataset at ``out``; returns its path."""
+    """Create (or resume) the dataset at ``out``; returns its path.
+
+    The folder is locked while generating (:mod:`eqscale.locks`): a second generation into it
+    is refused with the holder's host and pid.
+    """
     root = Path(out)
     counts = {"train": n_train, "val": n_val, "test": n_test}
     _check_args(counts, seed, workers, shard_size, backend)
+    if root.exists() and not root.is_dir():
+        raise StorageError(f"--out {root} is an existing file, not a folder; choose another --out")
     config = {"shapes": shapes, "faces_per_object": faces_per_object, "seed": seed,
               "n_train": n_train, "n_val": n_val, "n_test": n_test, "shard_size": shard_size}
-    shape_set = cached_shape_set(shapes, faces_per_object)
-    if (root / "manifest.json").exists():
-        old = fmt.read_manifest(root, require_complete=False)
-        if old.get("config") != config:
-            raise DatasetError(f"{root} holds a dataset with another config {old.get('config')}; "
-                               "choose a new --out or repeat the original arguments")
-        manifest = old
-        if manifest.get("status") == "complete":
+    if _finished(root, config):
+        return root
+    with folder_lock(root, "dataset directory"):
+        if _finished(root, config):  # another process finished it meanwhile
             return root
+        shape_set = cached_shape_set(shapes, faces_per_object)
+        _generate(root, config, counts, shape_set, workers, backend, ray_address, progress)
+    return root
+
+
+def _finished(root: Path, config: dict) -> bool:
+    """Whether ``root`` holds the complete dataset of ``config``; refuses another config."""
+    if not (root / "manifest.json").exists():
+        return False
+    old = fmt.read_manifest(root, require_complete=False)
+    if old.get("config") != config:
+        raise DatasetError(f"{root} holds a dataset with another config {old.get('config')}; "
+                           "choose a new --out or repeat the original arguments")
+    return old.get("status") == "complete"
+
+
+class _Tasks(Sequence):
+    """The backend's items, made on demand: task ``t`` is ``CHUNK`` seeds of one missing shard
+    (so a huge dataset costs no memory before its first trajectory)."""
+
+    def __init__(self, jobs: list[tuple[str, int, int, int]], spec: str, fpo: int,
+                 base_seed: int) -> None:
+        self.jobs, self.spec, self.fpo, self.base_seed = jobs, spec, fpo, base_seed
+        chunks = [-(-(stop - start) // CHUNK) for _, _, start, stop in jobs]
+        self.first = np.concatenate([[0], np.cumsum(chunks, dtype=np.int64)])
+
+    def __len__(self) -> int:
+        return int(self.first[-1])
+
+    def job_of(self, t: int) -> int:
+        return int(np.searchsorted(self.first, t, side="right") - 1)
+
+    def chunks(self, j: int) -> int:
+        return int(self.first[j + 1] - self.first[j])
+
+    def __getitem__(self, t: int) -> tuple[str, int, list[int]]:  # type: ignore[override]
+        if not 0 <= t < len(self):
+            raise IndexError(t)
+        j = self.job_of(t)
+        split, _, start, stop = self.jobs[j]
+        lo = start + (t - int(self.first[j])) * CHUNK
+        seeds = [trajectory_seed(self.base_seed, split, i)
+                 for i in range(lo, min(stop, lo + CHUNK))]
+        return self.spec, self.fpo, seeds
+
+
+def _check_space(root: Path, trajectories: int, shards: int) -> None:
+    """Refuse up front a dataset that cannot fit in the free space of ``root``'s disk."""
+    per_trajectory = sum(int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+                         for dtype, shape in fmt.ARRAYS.values())
+    needed = trajectories * per_trajectory + shards * SHARD_OVERHEAD
+    try:
+        free = shutil.disk_usage(root).free
+    except OSError:
+        return
+    if needed > free:
+        raise StorageError(f"--out {root}: the remaining {trajectories} trajectories need about "
+                           f"{needed / 1e9:.3g} GB but only {free / 1e9:.3g} GB are free there; "
+                           "free some space, choose another --out or generate fewer trajectories")
+
+
+def _generate(root: Path, config: dict, counts: dict[str, int], shape_set: ShapeSet,
+              workers: int, backend: str, ray_address: str | None, progress: bool) -> None:
+    """Plan the missing shards, simulate them on the backend, write them and the manifest."""
+    from tqdm import tqdm
+
+    if (root / "manifest.json").exists():
+        manifest = fmt.read_manifest(root, require_complete=False)
     else:
-        root.mkdir(parents=True, exist_ok=True)
         manifest = _manifest(config, shape_set, counts)
         fmt.write_json_atomic(root / "manifest.json", manifest)
     fmt.remove_partial(root)
 
-    # Plan: every shard of every split; finished ones are kept.
-    jobs, entries = [], {}
-    for split, n in counts.items():
-        for index, start in enumerate(range(0, n, shard_size)):
-            entry = fmt.read_shard_entry(root / split, index, min(n, start + shard_size) - start)
-            if entry is not None:
-                entries[split, index] = entry
-            else:
-                seeds = [trajectory_seed(seed, split, i)
-                         for i in range(start, min(n, start + shard_size))]
-                jobs.append((split, index, seeds))
-    tasks, owner = [], []
-    for j, (_, _, seeds) in enumerate(jobs):
-        for c in range(0, len(seeds), CHUNK):
-            tasks.append(seeds[c:c + CHUNK])
-            owner.append(j)
-
-    from tqdm import tqdm
-
     total = sum(counts.values())
-    bar = tqdm(total=total, initial=total - sum(len(s) for s in tasks), unit="traj",
-               desc=f"generate {root.name}", disable=not progress, file=sys.stderr)
-    # Outcomes arrive as tasks finish; a shard's rows are put back in task order, so the
-    # files do not depend on the backend or the worker count.
-    done: dict[int, dict[int, list]] = {}
-    pending = {j: sum(1 for o in owner if o == j) for j in range(len(jobs))}
-    items = [(shape_set.spec, shape_set.faces_per_object, seeds) for seeds in tasks]
-    # Local pool workers get the parent's shape set (no rebuilding); a local Ray gets
-    # ``workers`` CPUs and Ray's default object store (tasks return whole trajectories).
-    with make_backend(backend, workers=workers, threads=1, ray_address=ray_address,
-                      initializer=_init_worker, initargs=(shape_set,),
-                      object_store_mb=None) as runner, _process_client(backend):
-        for outcome in runner.map_unordered(_simulate_task, items):
-            if not outcome.ok:
-                raise RuntimeError(f"generation task {outcome.index} failed: {outcome.error}")
-            j = owner[outcome.index]
-            done.setdefault(j, {})[outcome.index] = outcome.value
-            bar.update(len(outcome.value))
-            pending[j] -= 1
-            if pending[j] == 0:
-                split, index, _ = jobs[j]
-                chunks = done.pop(j)
-                rows = [row for t in sorted(chunks) for row in chunks[t]]
-                entries[split, index] = fmt.write_shard(root / split, index, rows)
-    bar.close()
-
+    with tqdm(total=total, unit="traj", desc=f"generate {root.name}", disable=not progress,
+              file=sys.stderr) as bar:
+        entries = _simulate_missing(root, config, counts, shape_set, workers, backend,
+                                    ray_address, bar)
     for split in counts:
         manifest["splits"][split]["shards"] = [
             entries[key] for key in sorted(k for k in entries if k[0] == split)]
     manifest["status"] = "complete"
     fmt.write_json_atomic(root / "manifest.json", manifest)
-    return root
+
+
+def _simulate_missing(root: Path, config: dict, counts: dict[str, int], shape_set: ShapeSet,
+                      workers: int, backend: str, ray_address: str | None,
+                      bar) -> dict[tuple[str, int], dict]:
+    """Every shard's manifest entry: kept if finished and intact, else simulated and written."""
+    seed, shard_size = config["seed"], config["shard_size"]
+    # Plan: every shard of every split; finished ones (files matching their checksums) kept.
+    jobs, entries = [], {}
+    for split, n in counts.items():
+        split_dir = root / split
+        present = {p.name for p in split_dir.iterdir()} if split_dir.is_dir() else set()
+        for index, start in enumerate(range(0, n, shard_size)):
+            stop = min(n, start + shard_size)
+            entry = None
+            if fmt.shard_name(index) in present:
+                entry = fmt.read_shard_entry(split_dir, index, stop - start)
+            if entry is not None:
+                entries[split, index] = entry
+                bar.update(stop - start)
+            else:
+                jobs.append((split, index, start, stop))
+    tasks = _Tasks(jobs, shape_set.spec, shape_set.faces_per_object, seed)
+    _check_space(root, sum(stop - start for _, _, start, stop in jobs), len(jobs))
+
+    # Outcomes arrive as tasks finish; a shard's rows are put back in task order, so the
+    # files do not depend on the backend or the worker count.
+    done: dict[int, dict[int, list]] = {}
+    pending: dict[int, int] = {}
+    # Local pool workers get the parent's shape set (no rebuilding); a local Ray gets
+    # ``workers`` CPUs and Ray's default object store (tasks return whole trajectories).
+    with make_backend(backend, workers=workers, threads=1, ray_address=ray_address,
+                      initializer=_init_worker, initargs=(shape_set,),
+                      object_store_mb=None) as runner, _process_client(backend):
+        for outcome in runner.map_unordered(_simulate_task, tasks):
+            if not outcome.ok:
+                raise EqscaleError(f"generation task {outcome.index} failed: {outcome.error}; "
+                                   "finished shards are kept, run the same command to resume")
+            j = tasks.job_of(outcome.index)
+            done.setdefault(j, {})[outcome.index] = outcome.value
+            bar.update(len(outcome.value))
+            pending[j] = pending.get(j, tasks.chunks(j)) - 1
+            if pending[j] == 0:
+                split, index, _, _ = jobs[j]
+                chunks = done.pop(j)
+                rows = [row for t in sorted(chunks) for row in chunks[t]]
+                entries[split, index] = fmt.write_shard(root / split, index, rows)
+    return entries

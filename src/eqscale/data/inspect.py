@@ -1,10 +1,11 @@
 """``eqscale inspect``: validate a dataset against SPEC 2 and summarise it.
 
-Checks, in order: the manifest; every shard's files, checksums, dtypes and shapes; finite
-values; and physical plausibility (object counts, ids in range, unit quaternions, masses equal to
-volume x density x scale^3, nothing sunk through the floor, no impossible speeds). The first
-failure raises :class:`DatasetError` with one line naming the bad file. The summary also gives
-each split's reference losses (constant velocity, no motion): what a model must beat.
+Checks, in order: the manifest (every shape has token faces); every shard's files, checksums,
+dtypes and shapes; finite values; and physical plausibility (object counts, ids in range, unit
+quaternions, masses equal to volume x density x scale^3, nothing sunk through the floor, no
+impossible speeds). The first failure raises :class:`DatasetError` with one line naming the bad
+file. The summary also gives each split's reference losses (constant velocity, no motion):
+what a model must beat.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 from eqscale.data.format import ARRAYS, SPLITS, SplitArrays, read_manifest, sha256_file
 from eqscale.data.simulate import quaternion_to_matrix
 from eqscale.data.tokens import TokenMeshes, posed_vertices
+from eqscale.data.verify import check_shapes
 from eqscale.errors import DatasetError
 
 SINK_TOLERANCE = 0.05  # metres a centre of mass may go below the floor's top face
@@ -120,6 +122,7 @@ def validate_dataset(path: str | Path) -> dict:
     for key in ("config", "shapes", "materials", "splits", "frame_rate", "frames"):
         if key not in manifest:
             raise DatasetError(f"{root / 'manifest.json'}: key {key!r} missing")
+    check_shapes(root, manifest)
     _check_files(root, manifest)
     summary = {"root": str(root), "manifest": manifest, "splits": {}}
     shape_counts, material_counts, objects = Counter(), Counter(), []

@@ -41,6 +41,11 @@ def render_trajectory(path: str | Path, split: str, index: int, out: str | Path)
     out = Path(out)
     if out.suffix.lower() != ".png":
         raise EqscaleError(f"output must be a .png file, got {out}")
+    if out.is_dir():
+        raise EqscaleError(f"--out {out} is a folder; give a .png file path")
+    from eqscale.oserrors import ensure_writable_dir
+
+    ensure_writable_dir(out.parent, "--out folder")
     manifest = read_manifest(path)
     arrays = SplitArrays(path, split, manifest)
     traj = arrays.trajectory(index)

@@ -148,10 +148,13 @@ def convex_decomposition(name: str, mesh) -> Path:
 
 def decimate(verts: np.ndarray, faces: np.ndarray, max_faces: int) -> tuple[np.ndarray, ...]:
     """A surface of at most ``max_faces`` triangles: quadric decimation, then, if it cannot get
-    that low (small budgets on holed shapes), the largest-area faces; unused vertices dropped."""
+    that low (small budgets on holed shapes) or collapses the surface to nothing (budgets of 1
+    to 3 faces), the largest-area faces; unused vertices dropped. Never empty: every face is a
+    token, and a shape without tokens could not be seen by a model."""
     import fast_simplification
 
     verts, faces = np.asarray(verts, np.float64), np.asarray(faces, np.int64)
+    original = verts, faces
     target = max_faces
     while len(faces) > max_faces and target >= 1:
         v, f = fast_simplification.simplify(verts, faces, target_count=target)
@@ -159,6 +162,8 @@ def decimate(verts: np.ndarray, faces: np.ndarray, max_faces: int) -> tuple[np.n
             verts, faces = np.asarray(v, np.float64), np.asarray(f, np.int64)
             break
         target = max(1, target - max(1, (len(f) - max_faces)))
+    if len(faces) == 0:
+        verts, faces = original
     if len(faces) > max_faces:
         tri = verts[faces]
         area = np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)

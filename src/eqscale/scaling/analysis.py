@@ -364,13 +364,15 @@ def _attach_bands(result: dict, samples: BootstrapSamples) -> None:
 def fit_from_cli(runs: str, out: str | None = None, n_bootstrap: int = 200,
                  seed: int = 0) -> dict:
     """``eqscale fit``: analyse a run table, write ``fits.json``, print a summary table."""
+    from eqscale.oserrors import ensure_writable_dir
     from eqscale.scaling.summary import summary_table
 
     table = load_runs(runs)
-    result = analyse(table, n_bootstrap=n_bootstrap, seed=seed)
     target = Path(out) if out else Path(table.source).parent / "fits.json"
     if target.suffix != ".json":
         target = target / "fits.json"
+    ensure_writable_dir(target.parent, "--out")  # refuse a bad --out before the fits, not after
+    result = analyse(table, n_bootstrap=n_bootstrap, seed=seed)
     write_json_atomic(target, result)
     print(summary_table(result))
     print(f"wrote {target}")

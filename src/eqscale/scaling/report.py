@@ -161,13 +161,16 @@ def report_from_cli(runs: str, out: str | None = None, n_bootstrap: int = 200,
                     seed: int = 0) -> dict[str, Path]:
     """``eqscale report``: fit everything (or reuse :func:`cached_fits`), then write the report
     (default: ``report/`` beside the run table)."""
+    from eqscale.oserrors import ensure_writable_dir
+
     table = load_runs(runs)
+    out_dir = Path(out) if out else Path(table.source).parent / "report"
+    ensure_writable_dir(out_dir, "--out")  # refuse a bad --out before the fits, not after
     result = cached_fits(table, n_bootstrap, seed)
     if result is None:
         result = analyse(table, n_bootstrap=n_bootstrap, seed=seed)
     else:
         print(f"using {Path(table.source).parent / 'fits.json'} (same table, bootstrap, seed)")
-    out_dir = Path(out) if out else Path(table.source).parent / "report"
     paths = write_report(result, table, out_dir)
     for para in conclusion(result)[:5]:
         print(para)

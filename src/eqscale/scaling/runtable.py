@@ -1,18 +1,21 @@
 """The run table (``runs.csv``, docs/interfaces.md "study -> scaling") as numpy columns.
 
 It is the only input of the fits. Failed runs and finished runs without a finite loss are left
-out (and counted); a missing column is an :class:`EqscaleError` naming it.
+out (and counted); a missing column, a torn or malformed row, a duplicated run id or a file that
+is not UTF-8 text is an :class:`EqscaleError` naming it.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 
 from eqscale.errors import EqscaleError
+from eqscale.oserrors import storage_error
 
 EQUIVARIANT = "gatr"
 BASELINE = "transformer"
@@ -112,16 +115,60 @@ def resolve_runs_path(runs: str | Path) -> Path:
     return path
 
 
-def load_runs(runs: str | Path) -> RunTable:
-    """Read a run table; keep finished runs with finite N, D, compute and loss."""
-    path = resolve_runs_path(runs)
-    with open(path, newline="") as fh:
-        reader = csv.DictReader(fh)
+def _read_text(path: Path) -> str:
+    """The table's text: UTF-8 without NUL bytes, else a one-line error."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise storage_error(exc, path) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EqscaleError(f"run table {path} is not UTF-8 text (byte {data[exc.start]:#04x} at "
+                           f"offset {exc.start}); give the runs.csv a sweep wrote") from None
+    if "\x00" in text:
+        raise EqscaleError(f"run table {path} holds NUL bytes: not a text CSV file")
+    return text
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """Header and rows; refuses torn or malformed rows and duplicated run ids, which would
+    otherwise enter the fits as wrong numbers or as extra weight."""
+    text = _read_text(path)
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
         header = reader.fieldnames or []
         missing = [c for c in REQUIRED_COLUMNS if c not in header]
         if missing:
             raise EqscaleError(f"run table {path} lacks column(s): {', '.join(missing)}")
         rows = list(reader)
+    except csv.Error as exc:
+        raise EqscaleError(f"run table {path} is not a valid CSV ({exc})") from None
+    for i, r in enumerate(rows):
+        if None in r or any(v is None for v in r.values()):
+            fields = len(header) + len(r.get(None) or []) - sum(v is None for v in r.values())
+            raise EqscaleError(f"run table {path} row {i + 2} has {fields} fields but the header "
+                               f"has {len(header)}: the row is torn or malformed; rerun `eqscale "
+                               "sweep run` to collect the table again, or fix the row")
+    if rows and not text.endswith(("\n", "\r")):
+        raise EqscaleError(f"run table {path}: its last row does not end with a line break, so "
+                           "it was cut while being written (torn); rerun `eqscale sweep run` to "
+                           "collect the table again, or end the row if it is complete")
+    seen: dict[str, int] = {}
+    for i, r in enumerate(rows):
+        rid = (r.get("run_id") or "").strip()
+        if rid and rid in seen:
+            raise EqscaleError(f"run table {path}: run id {rid!r} appears twice (rows "
+                               f"{seen[rid] + 2} and {i + 2}); each run must be listed once: "
+                               "remove the duplicates")
+        seen[rid] = i
+    return header, rows
+
+
+def load_runs(runs: str | Path) -> RunTable:
+    """Read a run table; keep finished runs with finite N, D, compute and loss."""
+    path = resolve_runs_path(runs)
+    header, rows = _read_rows(path)
     conventions = {(r.get("budget_convention") or "nominal").strip() or "nominal" for r in rows}
     compute_column = "flops_executed" if conventions == {"executed"} else "flops_nominal"
     if compute_column not in header:

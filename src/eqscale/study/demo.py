@@ -12,6 +12,7 @@ import os
 import time
 from pathlib import Path
 
+from eqscale.locks import folder_lock
 from eqscale.study.plan import plan_study
 from eqscale.study.spec import load_study
 from eqscale.study.sweep import ensure_dataset, run_sweep
@@ -24,7 +25,14 @@ def _stage(i: int, text: str, start: float) -> None:
 
 
 def run_demo(out: str = "demo", preset: str = "demo", workers: int | None = None) -> Path:
-    """Data, both studies, fits and report under ``out``; returns the report's path."""
+    """Data, both studies, fits and report under ``out``; returns the report's path. ``out``
+    is locked meanwhile (:mod:`eqscale.locks`), like a sweep's study directory."""
+    load_study(preset)  # an unknown preset is refused before any folder is made
+    with folder_lock(out, "study directory"):
+        return _run_demo(out, preset, workers)
+
+
+def _run_demo(out: str, preset: str, workers: int | None) -> Path:
     from eqscale.scaling.analysis import fit_from_cli
     from eqscale.scaling.report import report_from_cli
 

@@ -101,15 +101,22 @@ def train_config(run: RunSpec, spec: StudySpec) -> Any:
 
 def compute_steps(spec: StudySpec, model: str, size: int, budget: float,
                   mean_objects: float = EXPECTED_MEAN_OBJECTS) -> int:
-    """Optimiser steps that ``budget`` buys ``model`` at ``size`` (0 if not even one)."""
-    from eqscale.train.budget import sample_cost, steps_for_budget
+    """Optimiser steps that ``budget`` buys ``model`` at ``size`` (0 if not even one; possibly
+    more than a run may take, see :func:`max_steps`)."""
+    from eqscale.train.budget import budget_steps, sample_cost
 
     cost = sample_cost(model, size, mean_objects, spec.data.faces_per_object)
     per_sample = cost.in_convention(spec.train.budget_convention)
-    try:
-        return steps_for_budget(budget, per_sample, batch_size(spec))
-    except EqscaleError:
-        return 0
+    return budget_steps(budget, per_sample, batch_size(spec))
+
+
+def max_steps(spec: StudySpec) -> int:
+    """The compute study's step window's upper end: its ``max_steps``, at most what one run
+    may take (:data:`eqscale.train.budget.MAX_STEPS`)."""
+    from eqscale.train.budget import MAX_STEPS
+
+    cap = spec.compute.max_steps if spec.compute is not None else None
+    return MAX_STEPS if cap is None else min(cap, MAX_STEPS)
 
 
 def batch_size(spec: StudySpec) -> int:
@@ -176,7 +183,7 @@ def _plan_experiments(spec: StudySpec, mean_objects: float) -> list[RunSpec]:
                 grid = []
                 for size in sorted(cs.sizes[model]):
                     steps = compute_steps(spec, model, size, budget, mean_objects)
-                    if cs.min_steps <= steps <= (cs.max_steps or steps):
+                    if cs.min_steps <= steps <= max_steps(spec):
                         grid.append(RunSpec("compute", model, size, budget=budget, steps=steps))
                 if len(grid) < cs.min_sizes_per_budget:
                     _refuse(spec, model, budget, mean_objects, len(grid))
@@ -202,10 +209,10 @@ def _refuse(spec: StudySpec, model: str, budget: float, mean_objects: float, fou
             f"compute study lists {len(sizes)} sizes but each budget needs {k} for an IsoFLOP grid"
         )
     steps = {s: compute_steps(spec, model, s, budget, mean_objects) for s in sizes}
-    if cs.max_steps is not None and any(st > cs.max_steps for st in steps.values()):
+    if any(st > max_steps(spec) for st in steps.values()):
         raise EqscaleError(
             f"budget {budget:.3g} FLOPs is impossible for {model}: only {found} of its sizes get "
-            f"{cs.min_steps}..{cs.max_steps} steps (steps by size: {steps}); widen the step "
+            f"{cs.min_steps}..{max_steps(spec)} steps (steps by size: {steps}); widen the step "
             "range, add sizes or move the budget"
         )
     # The k smallest sizes are the cheapest grid; its largest member sets the minimum budget.

@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from eqscale import atomic
+from eqscale.jsonsafe import json_safe
+from eqscale.locks import is_locked
+from eqscale.oserrors import storage_error
 
 RUNS_DIR = "runs"
 SWEEP_ERROR = "sweep_error.json"  # a task that raised (crash, not a failed training)
@@ -39,7 +42,10 @@ def execute_run(task: RunTask) -> dict[str, Any]:
 
     torch.set_num_threads(task.threads)
     config = TrainConfig.from_dict(task.config)
-    return run_training(config, task.data_dir, task.run_dir, quiet=True)
+    try:
+        return run_training(config, task.data_dir, task.run_dir, quiet=True)
+    except OSError as exc:  # the disk's fault: one line, and the sweep stops (see sweep.py)
+        raise storage_error(exc) from None
 
 
 def run_dir(study_dir: Path, rid: str) -> Path:
@@ -50,21 +56,25 @@ def read_result(path: Path) -> dict[str, Any] | None:
     """A run directory's ``result.json``, or None when absent or unreadable (still running)."""
     try:
         return json.loads((path / "result.json").read_text())
-    except (OSError, json.JSONDecodeError):
+    except (OSError, ValueError):  # ValueError: not JSON, or not UTF-8 text
         return None
 
 
 def run_state(path: Path) -> str:
-    """``finished``, ``failed`` (training said so), ``error`` (the task raised), ``partial``
-    (started, interrupted or running) or ``pending`` (never started)."""
+    """``finished``, ``failed`` (training said so), ``error`` (the task raised), ``running``
+    (a process holds the run directory's lock now), ``partial`` (started and interrupted) or
+    ``pending`` (never started)."""
     result = read_result(path)
     if result is not None:
         return "finished" if result.get("status") == "finished" else "failed"
     if (path / SWEEP_ERROR).is_file():
         return "error"
-    return "partial" if path.is_dir() else "pending"
+    if path.is_dir():
+        return "running" if is_locked(path) else "partial"
+    return "pending"
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write ``obj`` as sorted, indented JSON, atomically (:mod:`eqscale.atomic`)."""
-    atomic.write_json_atomic(path, obj, indent=2, sort_keys=True)
+    """Write ``obj`` as sorted, indented JSON, atomically (:mod:`eqscale.atomic`); non-finite
+    numbers (e.g. the loss of a diverged learning-rate run in ``lr.json``) become ``null``."""
+    atomic.write_json_atomic(path, json_safe(obj), indent=2, sort_keys=True, allow_nan=False)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,8 +96,9 @@ class ComputeStudy:
         if not isinstance(sizes, dict):  # one list for every model
             sizes = {m: sizes for m in self.models}
         object.__setattr__(self, "sizes", {m: tuple(int(s) for s in v) for m, v in sizes.items()})
-        if not self.budgets or any(not b > 0 for b in self.budgets):
-            raise EqscaleError(f"compute.budgets must be positive FLOP counts, got {self.budgets}")
+        if not self.budgets or any(not (b > 0 and math.isfinite(b)) for b in self.budgets):
+            raise EqscaleError(f"compute.budgets must be positive, finite FLOP counts, "
+                               f"got {self.budgets}")
         if len(set(self.budgets)) != len(self.budgets):
             raise EqscaleError(f"compute.budgets has duplicates: {self.budgets}")
         for m in self.models:
@@ -151,7 +153,7 @@ class LRStage:
     def __post_init__(self) -> None:
         object.__setattr__(self, "grid", tuple(sorted(float(x) for x in self.grid)))
         object.__setattr__(self, "sizes", {m: int(v) for m, v in dict(self.sizes).items()})
-        if not self.grid or any(not x > 0 for x in self.grid):
+        if not self.grid or any(not (x > 0 and math.isfinite(x)) for x in self.grid):
             raise EqscaleError(f"lr.grid must be positive learning rates, got {self.grid}")
         if len(set(self.grid)) != len(self.grid):
             raise EqscaleError(f"lr.grid has duplicates: {self.grid}")
@@ -187,7 +189,7 @@ class StudySpec:
         object.__setattr__(self, "learning_rates",
                            {a: float(v) for a, v in dict(self.learning_rates).items()})
         for arm, rate in self.learning_rates.items():
-            if arm not in VARIANTS or not rate > 0:
+            if arm not in VARIANTS or not (rate > 0 and math.isfinite(rate)):
                 raise EqscaleError(f"learning_rates must map arms of {VARIANTS} to positive "
                                    f"rates, got {arm!r}: {rate}")
         if self.lr is not None:
@@ -253,6 +255,6 @@ def load_study(study: str) -> StudySpec:
         )
     try:
         d = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: not JSON, or not UTF-8 text
         raise EqscaleError(f"cannot read study spec {path}: {exc}") from None
     return StudySpec.from_dict(d)

@@ -5,7 +5,8 @@ A study directory holds ``study.json`` (the spec), ``data/`` (the default datase
 picks, when the study has one) and ``runs.csv`` (the collected table).
 ``run`` is resumable: finished runs are skipped, failed ones listed and not retried (a
 non-finite loss would recur), interrupted ones resumed from their checkpoints, and runs whose
-task crashed retried.
+task crashed retried. It holds the study directory's lock (:mod:`eqscale.locks`), verifies the
+dataset before the first run, and stops when a run meets a full or read-only disk.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from eqscale.backends import make_backend
-from eqscale.errors import EqscaleError
+from eqscale.data.verify import verify_dataset
+from eqscale.errors import EqscaleError, StorageError
+from eqscale.locks import folder_lock
 from eqscale.study.collect import collect_study
 from eqscale.study.plan import (
     RunSpec,
@@ -66,6 +69,7 @@ def ensure_dataset(spec: StudySpec, data_dir: Path, generate: bool, backend: str
     if not (data_dir / "manifest.json").is_file():
         raise EqscaleError(f"no dataset at {data_dir} (manifest.json missing); "
                            "create it with `eqscale generate` or omit --data")
+    verify_dataset(data_dir)  # checksums and finite values, once, before any run reads it
     return data_dir
 
 
@@ -158,6 +162,9 @@ def _execute(spec: StudySpec, study_dir: Path, data: Path, runs: list[RunSpec], 
         for outcome in executor.map_unordered(execute_run, todo):
             task = todo[outcome.index]
             result: dict[str, Any] = outcome.value or {}
+            if outcome.error_type == "StorageError":  # the next run would meet the same disk
+                raise StorageError(f"run {task.run_id}: {outcome.error.partition(': ')[2]}; "
+                                   "the sweep stopped")
             if not outcome.ok:
                 write_json_atomic(Path(task.run_dir) / SWEEP_ERROR, {"error": outcome.error})
                 summary.failed[task.run_id] = str(outcome.error)
@@ -177,6 +184,17 @@ def run_sweep(spec: StudySpec, study_dir: str | Path, data_dir: str | Path | Non
               backend: str = "local", workers: int = 1, ray_address: str | None = None,
               threads: int | None = None, quiet: bool = False,
               lr_only: bool = False) -> SweepSummary:
+    """Run every unfinished run of ``spec`` (see :func:`_run_sweep`) while holding the study
+    directory's lock: a second sweep on the same directory exits with who holds it."""
+    with folder_lock(study_dir, "study directory"):
+        return _run_sweep(spec, study_dir, data_dir, backend, workers, ray_address, threads,
+                          quiet, lr_only)
+
+
+def _run_sweep(spec: StudySpec, study_dir: str | Path, data_dir: str | Path | None = None,
+               backend: str = "local", workers: int = 1, ray_address: str | None = None,
+               threads: int | None = None, quiet: bool = False,
+               lr_only: bool = False) -> SweepSummary:
     """Run every unfinished run of ``spec``: the learning-rate stage first (then its picks are
     written to ``lr.json``), then (unless ``lr_only``) the compute and data studies; ``runs.csv``
     is collected after each completed run."""

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 
 from eqscale.errors import EqscaleError
 
+# The step window of one run: a budget must buy between 1 and MAX_STEPS optimiser steps.
+MAX_STEPS = 10**9
+
 
 @dataclass(frozen=True)
 class SampleCost:
@@ -47,19 +50,35 @@ def sample_cost(model: str, size: int, mean_objects: float, faces_per_object: in
     return SampleCost(nominal=float(nominal), executed=float(executed))
 
 
-def steps_for_budget(budget: float, flops_per_sample: float, batch_size: int) -> int:
-    """Optimiser steps a budget buys: ``floor(budget / (flops_per_sample * batch_size))``.
-
-    Raises :class:`EqscaleError` when the budget does not pay for a single step.
+def budget_steps(budget: float, flops_per_sample: float, batch_size: int) -> int:
+    """``floor(budget / (flops_per_sample * batch_size))`` with no range check (0 when the
+    budget does not pay for one step); a non-finite budget or cost is an :class:`EqscaleError`.
     """
     if not (flops_per_sample > 0 and math.isfinite(flops_per_sample)):
         raise EqscaleError(f"per-sample FLOPs must be positive and finite, got {flops_per_sample}")
+    if not math.isfinite(budget):
+        raise EqscaleError(f"budget must be a finite number of FLOPs, got {budget}")
+    return max(0, math.floor(budget / (flops_per_sample * batch_size)))
+
+
+def steps_for_budget(budget: float, flops_per_sample: float, batch_size: int) -> int:
+    """Optimiser steps a budget buys: ``floor(budget / (flops_per_sample * batch_size))``.
+
+    Raises :class:`EqscaleError` when the budget does not pay for a single step, or buys more
+    than :data:`MAX_STEPS` (a budget far beyond what the model can spend is a typo, not a run).
+    """
+    steps = budget_steps(budget, flops_per_sample, batch_size)
     per_step = flops_per_sample * batch_size
-    steps = math.floor(budget / per_step)
     if steps < 1:
         raise EqscaleError(
             f"budget {budget:.3g} FLOPs is below the cost of one step "
             f"({per_step:.3g} FLOPs = {flops_per_sample:.3g} per sample x batch {batch_size})"
+        )
+    if steps > MAX_STEPS:
+        raise EqscaleError(
+            f"budget {budget:.3g} FLOPs buys {steps:.3g} steps of this model "
+            f"({per_step:.3g} FLOPs each), more than the {MAX_STEPS:.0e} a run may take; "
+            "use a smaller budget or a larger model (--size)"
         )
     return steps
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eqscale.errors import EqscaleError
+from eqscale.errors import EqscaleError, RunFailedError
 from eqscale.train.config import make_config
 
 
@@ -23,7 +23,11 @@ def train_from_cli(model: str, size: str | None, data: str, out: str, preset: st
                    augment: bool, train_subset: int | None, batch_size: int | None,
                    lr: float | None, seed: int, device: str | None,
                    quiet: bool, compile: bool | None = None) -> dict[str, Any]:
-    """Build the run's config from a preset plus the given flags and train (or resume)."""
+    """Build the run's config from a preset plus the given flags and train (or resume).
+
+    A run that ends ``failed`` (e.g. a non-finite loss) raises :class:`RunFailedError` with its
+    reason: the command exits with code 1, distinct from bad input (2).
+    """
     from eqscale.train.loop import run_training
 
     config = make_config(
@@ -31,4 +35,8 @@ def train_from_cli(model: str, size: str | None, data: str, out: str, preset: st
         budget_convention=budget_convention, augment=augment, train_subset=train_subset,
         batch_size=batch_size, lr=lr, seed=seed, device=device, compile=compile,
     )
-    return run_training(config, data, out, quiet=quiet)
+    result = run_training(config, data, out, quiet=quiet)
+    if result.get("status") == "failed":
+        raise RunFailedError(f"run {out} failed: {result.get('reason')} (recorded in "
+                             f"{out}/result.json; delete the run directory to retry)")
+    return result

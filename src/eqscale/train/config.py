@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from eqscale.errors import EqscaleError
+from eqscale.train.budget import MAX_STEPS
 
 ARCHITECTURES = ("transformer", "gatr")
 BUDGET_CONVENTIONS = ("nominal", "executed")
@@ -68,14 +70,15 @@ class TrainConfig:
             )
         if (self.steps is None) == (self.budget is None):
             raise EqscaleError("give exactly one of steps and budget")
-        if self.steps is not None and self.steps < 1:
-            raise EqscaleError(f"steps must be at least 1, got {self.steps}")
-        if self.budget is not None and not self.budget > 0:
-            raise EqscaleError(f"budget must be a positive number of FLOPs, got {self.budget}")
+        if self.steps is not None and not 1 <= self.steps <= MAX_STEPS:
+            raise EqscaleError(f"steps must be between 1 and {MAX_STEPS:.0e}, got {self.steps}")
+        if self.budget is not None and not (self.budget > 0 and math.isfinite(self.budget)):
+            raise EqscaleError(f"budget must be a positive, finite number of FLOPs, "
+                               f"got {self.budget}")
         if self.batch_size < 1:
             raise EqscaleError(f"batch size must be at least 1, got {self.batch_size}")
-        if not self.lr > 0:
-            raise EqscaleError(f"learning rate must be positive, got {self.lr}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise EqscaleError(f"learning rate must be positive and finite, got {self.lr}")
         if self.size < 0:
             raise EqscaleError(f"model size index must be >= 0, got {self.size}")
         if self.train_subset is not None and self.train_subset < 1:

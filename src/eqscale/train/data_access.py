@@ -35,6 +35,14 @@ class SplitData:
     def __len__(self) -> int:
         return len(self.dataset)
 
+    def shard_folders(self, indices: list[int]) -> list[Path]:
+        """The shard folders holding samples ``indices`` (to name the data behind a failure)."""
+        arrays, per = self.dataset.arrays, self.frames - 2
+        shards = sorted({arrays.locate(int(self.dataset.trajectories[i // per]))[0]
+                         for i in indices})
+        entries = arrays.manifest["splits"][self.split]["shards"]
+        return [self.root / entries[k]["path"] for k in shards]
+
     def batch(self, indices: list[int], device: torch.device) -> dict[str, Tensor]:
         """Collated samples ``indices`` on ``device``."""
         from eqscale.data import collate
@@ -82,11 +90,20 @@ class SplitData:
         return apply_e3(batch, rotation, translation)
 
 
-def open_split(root: str | Path, split: str, subset: int | None = None) -> SplitData:
-    """Open ``root/split``; missing or corrupt data is a :class:`DatasetError`."""
+def open_split(root: str | Path, split: str, subset: int | None = None,
+               verify: bool = True) -> SplitData:
+    """Open ``root/split``; missing or corrupt data is a :class:`DatasetError`.
+
+    With ``verify`` (the default) the split's files are first checked against the manifest's
+    checksums and for non-finite values (:mod:`eqscale.data.verify`, cached once passed).
+    """
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"dataset directory {root} does not exist")
+    if verify:
+        from eqscale.data.verify import verify_dataset
+
+        verify_dataset(root, (split,))
     data = SplitData(root, split, subset)
     if len(data) == 0:
         raise DatasetError(f"split {split!r} of {root} holds no samples")

@@ -16,6 +16,7 @@ Everything runs in float32 without autocast: these numbers should not carry bf16
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +121,9 @@ def rollout_errors(model: torch.nn.Module | None, data: SplitData, trajectories:
                 motion = model(batch)
                 pred = apply_motion(motion, cur.to(motion.rotation.dtype)).float()
             sums[h] += float(loss_mod.task_loss(pred, batch)) * n
+            if not bool(torch.isfinite(pred).all()):  # diverged: nothing left to feed back
+                sums[h + 1:] = [math.nan] * (horizons - h - 1)
+                break
             prev, cur = cur, pred.to(cur.dtype)
     if model is not None:
         model.train(was_training)
@@ -142,7 +146,7 @@ def evaluate_model(model: torch.nn.Module, data: SplitData, config: Any,
     for k in range(config.equivariance_transforms):
         moved = dataset_loss(model, data, indices, config.eval_batch_size, device,
                              transform_seed=EQUIVARIANCE_SEED + k)
-        eq.append(abs(moved - loss) / loss)
+        eq.append(abs(moved - loss) / loss if loss else math.nan)
     return {
         "test_loss": loss,
         "constant_velocity_loss": losses["constant_velocity_loss"],
@@ -207,7 +211,9 @@ def evaluate_from_cli(run: str, data: str, split: str, as_json: bool,
     """``eqscale evaluate``: print a table (or JSON) of a run's evaluation."""
     out = evaluate_run(run, data, split, device)
     if as_json:
-        print(json.dumps(out, indent=2))
+        from eqscale.jsonsafe import json_safe
+
+        print(json.dumps(json_safe(out), indent=2, allow_nan=False))
     else:
         rows = [("run", out["run"]), ("model", f"{out['model']} size {out['size']}"),
                 ("split", f"{split} of {data}"), ("loss", f"{out['test_loss']:.6g}"),

@@ -23,7 +23,9 @@ from typing import Any
 
 import torch
 
+from eqscale.data.verify import verify_dataset
 from eqscale.errors import CheckpointError, EqscaleError
+from eqscale.jsonsafe import json_safe
 from eqscale.train import distributed as dist_utils
 from eqscale.train.budget import compute_figures, sample_cost, steps_for_budget
 from eqscale.train.checkpoint import (
@@ -37,6 +39,7 @@ from eqscale.train.compilation import FirstStepTimer, compiled, use_compile
 from eqscale.train.config import TrainConfig
 from eqscale.train.data_access import open_split
 from eqscale.train.evaluate import batch_loss, dataset_losses, evaluate_model, evenly_spaced
+from eqscale.train.failures import non_finite_reason, run_dir_lock
 from eqscale.train.metrics import MetricsLog
 from eqscale.train.order import EpochOrder, StepBatches, mixed_seed
 from eqscale.train.schedule import make_scheduler
@@ -64,7 +67,8 @@ def run_training(config: TrainConfig, data_dir: str | Path, out_dir: str | Path,
     trainer = None
     try:
         trainer = Trainer(config, Path(data_dir), Path(out_dir), ctx, device, quiet)
-        result = trainer.run()
+        with run_dir_lock(Path(out_dir), ctx.is_main):  # one process per run directory
+            result = trainer.run()
         # Every rank finishes its collectives before any tears the group down (Gloo aborts a
         # process whose peer closed the connection mid-operation).
         dist_utils.barrier(ctx)
@@ -114,7 +118,7 @@ class Trainer:
             try:
                 stored = json.loads(cfg_path.read_text())["config"]
                 same = TrainConfig.from_dict(stored).identity() == self.config.identity()
-            except (json.JSONDecodeError, KeyError, TypeError, EqscaleError):
+            except (ValueError, KeyError, TypeError, EqscaleError):  # ValueError: JSON, UTF-8
                 raise CheckpointError(f"{cfg_path} is corrupt") from None
             if not same:
                 raise EqscaleError(
@@ -124,7 +128,7 @@ class Trainer:
         if result_path.is_file():
             try:
                 return json.loads(result_path.read_text())
-            except json.JSONDecodeError:
+            except ValueError:  # not JSON, or not UTF-8 text
                 raise CheckpointError(f"{result_path} is corrupt") from None
         return None
 
@@ -138,6 +142,7 @@ class Trainer:
         t_start = time.monotonic()
         self.train_ds = open_split(self.data_dir, "train", cfg.train_subset)
         self.val_ds = open_split(self.data_dir, "val")
+        verify_dataset(self.data_dir, ("test",))  # the final evaluation's data, checked now
         fpo, mean_objects = self.train_ds.faces_per_object, self.train_ds.mean_objects
         self.cost = sample_cost(cfg.model, cfg.size, mean_objects, fpo,
                                 slots=self.train_ds.object_slots)
@@ -174,6 +179,8 @@ class Trainer:
             self._restore(load_checkpoint(last, self.device))
             self._say(f"resuming {self.out} at step {self.state.step}/{self.planned_steps}")
             self.log.truncate_after(self.state.step)
+        else:  # a restart before the first checkpoint starts afresh: no duplicated records
+            self.log.truncate_after(0)
         self.wall_base = self.state.wall_seconds + (time.monotonic() - t_start)
         self.t0 = time.monotonic()
 
@@ -264,7 +271,9 @@ class Trainer:
                 global_loss = dist_utils.all_reduce_sum(
                     (loss.detach() * weight / total_weight).float(), ctx).item()
                 if not math.isfinite(global_loss):
-                    return f"non-finite training loss ({global_loss}) at step {st.step + 1}"
+                    return non_finite_reason(
+                        "training", global_loss, st.step + 1, batch,
+                        self.train_ds.shard_folders(self.order.local_batch(st.step)))
                 self.optimizer.zero_grad(set_to_none=True)
                 scaled.backward()
                 timer.stop()
@@ -356,6 +365,7 @@ class Trainer:
             result.update(best_val_loss=st.best_val_loss, best_step=st.best_step,
                           status="finished", reason=None)
         result["wall_seconds"] = self._wall()
+        result = json_safe(result)  # NaN/inf as null with a note: result.json stays JSON
         if self.ctx.is_main:
             atomic_write_json(self.out / "result.json", result)
             self._say(f"run {self.out} {result['status']}: steps {st.step}, "

@@ -20,7 +20,7 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
     records = []
-    for line in path.read_text().splitlines():
+    for line in path.read_text(errors="replace").splitlines():  # a damaged line is skipped
         try:
             records.append(json.loads(line))
         except json.JSONDecodeError:
@@ -48,8 +48,13 @@ class MetricsLog:
     def write(self, record: dict[str, Any]) -> None:
         if not self.enabled:
             return
-        with open(self.path, "a") as f:
-            f.write(json.dumps(record) + "\n")
+        try:
+            with open(self.path, "a") as f:
+                f.write(json.dumps(record) + "\n")
+        except OSError as exc:  # e.g. a full disk: name the file in the one-line error
+            if exc.filename is None:
+                exc.filename = str(self.path)
+            raise
         if self._tb is not None:
             step = int(record.get("step", 0))
             kind = record.get("kind", "train")
