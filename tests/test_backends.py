@@ -66,3 +66,19 @@ def test_the_backends_import_nothing_of_study_or_data():
     imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     ours = {m for m in imported if m and m.startswith("eqscale")}
     assert ours <= {"eqscale.errors", "eqscale.procs"} and "eqscale.errors" in ours
+
+
+def test_default_threads_leave_busy_cores_alone(monkeypatch):
+    """Threads per task: the free cores (usable minus the load of other processes) shared
+    among the workers, never below one."""
+    from eqscale import backends
+
+    monkeypatch.setattr(backends, "usable_cores", lambda: 8)
+    monkeypatch.setattr(backends.os, "getloadavg", lambda: (0.2, 0.0, 0.0))
+    assert backends.default_threads(1) == 8 and backends.default_threads(2) == 4
+    assert backends.make_backend("local", workers=4).threads == 2
+    monkeypatch.setattr(backends.os, "getloadavg", lambda: (5.6, 0.0, 0.0))
+    assert backends.free_cores() == 2 and backends.default_threads(1) == 2
+    assert backends.default_threads(3) == 1
+    monkeypatch.setattr(backends.os, "getloadavg", lambda: (40.0, 0.0, 0.0))
+    assert backends.free_cores() == 1

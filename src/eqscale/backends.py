@@ -260,11 +260,36 @@ class RayBackend:
                 ray.cancel(ref, force=True)
 
 
+def usable_cores() -> int:
+    """CPUs this process may run on (its affinity mask where the system has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def free_cores() -> int:
+    """Usable cores not already kept busy by other processes (the 1-minute load average,
+    rounded), at least 1. Threads beyond this count wait on busy cores: the GATr fast path's
+    many small parallel kernels then ran several times slower than on one thread."""
+    cores = usable_cores()
+    try:
+        busy = round(os.getloadavg()[0])
+    except OSError:
+        busy = 0
+    return max(1, cores - min(busy, cores - 1))
+
+
+def default_threads(workers: int = 1) -> int:
+    """Threads per task for ``workers`` parallel tasks: the free cores shared among them."""
+    return max(1, free_cores() // max(1, workers))
+
+
 def make_backend(name: str, workers: int = 1, threads: int | None = None,
                  ray_address: str | None = None, *,
                  initializer: Callable[..., None] | None = None, initargs: tuple = (),
                  object_store_mb: int | None = 128) -> LocalBackend | RayBackend:
-    """Backend by name; ``threads`` per task defaults to the cores divided among the workers.
+    """Backend by name; ``threads`` per task defaults to :func:`default_threads` (the free cores
+    divided among the workers, so that tasks do not oversubscribe a loaded machine).
 
     ``initializer``/``initargs`` apply to local pool workers only (a Ray task sets up what it
     needs itself); ``object_store_mb`` to a local Ray only.
@@ -272,7 +297,7 @@ def make_backend(name: str, workers: int = 1, threads: int | None = None,
     if workers < 1:
         raise EqscaleError(f"workers must be at least 1, got {workers}")
     if threads is None:
-        threads = max(1, (os.cpu_count() or 1) // workers)
+        threads = default_threads(workers)
     if name == "local":
         if ray_address:
             raise EqscaleError("--ray-address needs --backend ray")

@@ -111,6 +111,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                    help="torch.compile the training step (default: on CUDA only)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads (default: $OMP_NUM_THREADS, else the free cores)")
     p.set_defaults(
         handler=lambda a: _call(
             "eqscale.train.cli_entry:train_from_cli",
@@ -130,6 +132,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
             device=a.device,
             quiet=a.quiet,
             compile=a.compile,
+            threads=a.threads,
         )
     )
 

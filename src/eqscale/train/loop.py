@@ -346,6 +346,7 @@ class Trainer:
             "batch_size": cfg.batch_size, "budget": cfg.budget,
             "budget_convention": cfg.budget_convention, **compute_figures(self.cost, samples),
             "device": self.device.type, "world_size": self.ctx.world_size,
+            "threads": torch.get_num_threads(),
             "lr": cfg.lr, "best_val_loss": None, "best_step": None, "test_loss": None,
             "constant_velocity_loss": None, "rigid_constant_velocity_loss": None,
             "no_motion_loss": None, "skill": None,
