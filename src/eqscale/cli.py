@@ -191,6 +191,8 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, help="where to write fits.json (default: beside runs)")
     p.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes fitting the resamples (default: the free cores)")
     p.set_defaults(
         handler=lambda a: _call(
             "eqscale.scaling.analysis:fit_from_cli",
@@ -198,6 +200,7 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
             out=a.out,
             n_bootstrap=a.bootstrap,
             seed=a.seed,
+            workers=a.workers,
         )
     )
 
@@ -208,6 +211,8 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, help="report directory (default: beside runs)")
     p.add_argument("--bootstrap", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes fitting the resamples (default: the free cores)")
     p.set_defaults(
         handler=lambda a: _call(
             "eqscale.scaling.report:report_from_cli",
@@ -215,6 +220,7 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
             out=a.out,
             n_bootstrap=a.bootstrap,
             seed=a.seed,
+            workers=a.workers,
         )
     )
 

@@ -91,6 +91,15 @@ def test_bootstrap_is_deterministic_given_seed(tmp_path):
     assert ci(a) == ci(b) and ci(a) != ci(c)
 
 
+def test_bootstrap_in_worker_processes_gives_the_same_fits(tmp_path):
+    """The resamples are drawn in the parent and only fitted in the workers, so the whole
+    result (intervals, bands, p-values) is identical for one worker and for three."""
+    rows = make_rows(budgets=(1e12, 1e13, 1e14), sizes_per_budget=3)
+    table = load_runs(write_table(rows, tmp_path / "r.csv"))
+    serial = analyse(table, n_bootstrap=5, seed=2, workers=1)
+    assert analyse(table, n_bootstrap=5, seed=2, workers=3) == serial
+
+
 def test_fit_command_writes_fits_json_and_prints_table(tmp_path, capsys):
     write_table(make_rows(budgets=(1e12, 1e13, 1e14), sizes_per_budget=3), tmp_path / "runs.csv")
     assert main(["fit", "--runs", str(tmp_path), "--bootstrap", "2"]) == 0

@@ -227,30 +227,63 @@ def _significance(result: dict, samples: BootstrapSamples) -> None:
             node["differ"] = bool(p < 1.0 - 0.95)
 
 
-def analyse(table: RunTable, n_bootstrap: int = 200, seed: int = 0) -> dict:
-    """Point estimates of every law plus percentile intervals from ``n_bootstrap`` resamples."""
+def _fit_all(t: RunTable, warm: dict | None) -> dict:
+    """Every per-model law and the comparison on one table (``warm``: the point estimates, as
+    starting values for a resample's fits)."""
+    models = {m: analyse_model(t.select(model=m), (warm or {}).get("models", {}).get(m))
+              for m in t.models}
+    res: dict[str, Any] = {"models": models}
+    if EQUIVARIANT in models and BASELINE in models:
+        wall_at = (warm or {}).get("comparison", {}).get("wall_ratio", {}).get("seconds")
+        res["comparison"] = compare(models[EQUIVARIANT], models[BASELINE], wall_at)
+    else:
+        res["comparison"] = {"ok": False, "reason": f"needs both {EQUIVARIANT} and "
+                                                    f"{BASELINE} runs"}
+    return res
+
+
+def _fit_resamples(job: tuple[list[RunTable], dict]) -> list[dict]:
+    """A worker's share of the bootstrap: the fits of each resampled table, in order."""
+    tables, warm = job
+    return [_fit_all(t, warm) for t in tables]
+
+
+def _bootstrap_fits(table: RunTable, point: dict, n_bootstrap: int, seed: int,
+                    workers: int) -> list[dict]:
+    """The fits of ``n_bootstrap`` resamples. The resamples are drawn here, in order, from one
+    generator, and split into contiguous shares fitted by ``workers`` processes: the result is
+    the same list whatever the worker count (the fits are deterministic)."""
+    rng = np.random.default_rng(seed)
+    tables = [stratified_resample(table, rng) for _ in range(n_bootstrap)]
+    workers = max(1, min(workers, n_bootstrap))
+    if workers == 1:
+        return _fit_resamples((tables, point))
+    from eqscale.backends import LocalBackend
+
+    share = math.ceil(n_bootstrap / workers)
+    jobs = [(tables[i:i + share], point) for i in range(0, n_bootstrap, share)]
+    fitted: list[list[dict] | None] = [None] * len(jobs)
+    for outcome in LocalBackend(workers=workers, threads=1).map_unordered(_fit_resamples, jobs):
+        if outcome.error is not None:
+            raise EqscaleError(f"a bootstrap worker failed: {outcome.error}")
+        fitted[outcome.index] = outcome.value
+    return [fit for part in fitted for fit in part]  # type: ignore[union-attr]
+
+
+def analyse(table: RunTable, n_bootstrap: int = 200, seed: int = 0, workers: int = 1) -> dict:
+    """Point estimates of every law plus percentile intervals from ``n_bootstrap`` resamples
+    (fitted by ``workers`` processes; the result does not depend on their number)."""
     if len(table) == 0:
         raise EqscaleError(f"run table {table.source} has no finished runs to fit")
     if n_bootstrap < 0:
         raise EqscaleError(f"bootstrap count must be >= 0, got {n_bootstrap}")
+    if workers < 1:
+        raise EqscaleError(f"workers must be at least 1, got {workers}")
 
-    def run_all(t: RunTable, warm: dict | None) -> dict:
-        models = {m: analyse_model(t.select(model=m), (warm or {}).get("models", {}).get(m))
-                  for m in t.models}
-        res: dict[str, Any] = {"models": models}
-        if EQUIVARIANT in models and BASELINE in models:
-            wall_at = (warm or {}).get("comparison", {}).get("wall_ratio", {}).get("seconds")
-            res["comparison"] = compare(models[EQUIVARIANT], models[BASELINE], wall_at)
-        else:
-            res["comparison"] = {"ok": False, "reason": f"needs both {EQUIVARIANT} and "
-                                                        f"{BASELINE} runs"}
-        return res
-
-    result = run_all(table, None)
-    rng = np.random.default_rng(seed)
+    result = _fit_all(table, None)
     samples = BootstrapSamples()
-    for _ in range(n_bootstrap):
-        samples.add(run_all(stratified_resample(table, rng), result))
+    for fit in _bootstrap_fits(table, result, n_bootstrap, seed, workers):
+        samples.add(fit)
     samples.attach(result)
     identify(result)
     _attach_bands(result, samples)
@@ -362,7 +395,7 @@ def _attach_bands(result: dict, samples: BootstrapSamples) -> None:
 
 
 def fit_from_cli(runs: str, out: str | None = None, n_bootstrap: int = 200,
-                 seed: int = 0) -> dict:
+                 seed: int = 0, workers: int | None = None) -> dict:
     """``eqscale fit``: analyse a run table, write ``fits.json``, print a summary table."""
     from eqscale.oserrors import ensure_writable_dir
     from eqscale.scaling.summary import summary_table
@@ -372,7 +405,11 @@ def fit_from_cli(runs: str, out: str | None = None, n_bootstrap: int = 200,
     if target.suffix != ".json":
         target = target / "fits.json"
     ensure_writable_dir(target.parent, "--out")  # refuse a bad --out before the fits, not after
-    result = analyse(table, n_bootstrap=n_bootstrap, seed=seed)
+    if workers is None:
+        from eqscale.backends import free_cores
+
+        workers = free_cores()
+    result = analyse(table, n_bootstrap=n_bootstrap, seed=seed, workers=workers)
     write_json_atomic(target, result)
     print(summary_table(result))
     print(f"wrote {target}")

@@ -158,7 +158,7 @@ def cached_fits(table: RunTable, n_bootstrap: int, seed: int) -> dict | None:
 
 
 def report_from_cli(runs: str, out: str | None = None, n_bootstrap: int = 200,
-                    seed: int = 0) -> dict[str, Path]:
+                    seed: int = 0, workers: int | None = None) -> dict[str, Path]:
     """``eqscale report``: fit everything (or reuse :func:`cached_fits`), then write the report
     (default: ``report/`` beside the run table)."""
     from eqscale.oserrors import ensure_writable_dir
@@ -168,7 +168,10 @@ def report_from_cli(runs: str, out: str | None = None, n_bootstrap: int = 200,
     ensure_writable_dir(out_dir, "--out")  # refuse a bad --out before the fits, not after
     result = cached_fits(table, n_bootstrap, seed)
     if result is None:
-        result = analyse(table, n_bootstrap=n_bootstrap, seed=seed)
+        from eqscale.backends import free_cores
+
+        result = analyse(table, n_bootstrap=n_bootstrap, seed=seed,
+                         workers=workers or free_cores())
     else:
         print(f"using {Path(table.source).parent / 'fits.json'} (same table, bootstrap, seed)")
     paths = write_report(result, table, out_dir)

@@ -53,7 +53,8 @@ def _run_demo(out: str, preset: str, workers: int | None) -> Path:
     summary = run_sweep(spec, study_dir, data_dir, backend="local", workers=workers)
 
     _stage(3, "fitting scaling laws", start)
-    fit_from_cli(runs=str(summary.table), out=None, n_bootstrap=spec.bootstrap, seed=0)
+    fit_from_cli(runs=str(summary.table), out=None, n_bootstrap=spec.bootstrap, seed=0,
+                 workers=workers)
 
     _stage(4, "writing the report", start)
     paths = report_from_cli(runs=str(summary.table), out=str(study_dir / "report"),
