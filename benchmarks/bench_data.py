@@ -10,14 +10,9 @@ second, all measured in one run; optionally writes them as JSON.
 
 from __future__ import annotations
 
-import argparse
+import sys
 
-from eqscale.data.bench import bench_data
+from eqscale.cli import main
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=None, help="also write the results as JSON here")
-    parser.add_argument("--quick", action="store_true", help="smaller problem, for smoke tests")
-    parser.add_argument("--device", default=None, help="move loaded batches to this device")
-    args = parser.parse_args()
-    bench_data(out=args.out, quick=args.quick, device=args.device)
+if __name__ == "__main__":  # the arguments of `eqscale bench data`
+    sys.exit(main(["bench", "data", *sys.argv[1:]]))

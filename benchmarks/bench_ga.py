@@ -5,14 +5,9 @@ Usage: python benchmarks/bench_ga.py [--quick] [--out results.json] [--device cp
 
 from __future__ import annotations
 
-import argparse
+import sys
 
-from eqscale.nn.bench import bench_ga
+from eqscale.cli import main
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=None, help="also write the results as JSON here")
-    parser.add_argument("--quick", action="store_true", help="smaller problem, for smoke tests")
-    parser.add_argument("--device", default=None)
-    args = parser.parse_args()
-    bench_ga(out=args.out, quick=args.quick, device=args.device)
+if __name__ == "__main__":  # the arguments of `eqscale bench ga`
+    sys.exit(main(["bench", "ga", *sys.argv[1:]]))

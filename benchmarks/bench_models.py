@@ -9,14 +9,9 @@ in bf16 autocast at GPU-sized batches and model sizes.
 
 from __future__ import annotations
 
-import argparse
+import sys
 
-from eqscale.models.bench import bench_models
+from eqscale.cli import main
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=None, help="also write the results as JSON here")
-    parser.add_argument("--quick", action="store_true", help="smaller problem, for smoke tests")
-    parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda if any)")
-    args = parser.parse_args()
-    bench_models(out=args.out, quick=args.quick, device=args.device)
+if __name__ == "__main__":  # the arguments of `eqscale bench models`
+    sys.exit(main(["bench", "models", *sys.argv[1:]]))

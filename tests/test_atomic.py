@@ -93,23 +93,44 @@ def test_suffix_for_writers_that_append_one(tmp_path):
     assert os.listdir(tmp_path) == ["arr.npy"]
 
 
-def test_write_json_atomic_passes_json_options(tmp_path):
+def test_write_json_atomic_formats_and_keeps_files_json(tmp_path):
+    """Indent and key order as asked; non-finite numbers become null (strict JSON), noted in a
+    dict's ``notes`` unless told not to; numpy scalars and keys become plain numbers."""
+    np = pytest.importorskip("numpy")
     target = tmp_path / "d.json"
-    write_json_atomic(target, {"b": 1, "a": [1, 2]}, indent=2, sort_keys=True)
-    text = target.read_text()
-    assert text == json.dumps({"a": [1, 2], "b": 1}, indent=2) + "\n"
-    with pytest.raises(ValueError):
-        write_json_atomic(target, {"x": float("nan")}, allow_nan=False)
-    assert json.loads(target.read_text()) == {"a": [1, 2], "b": 1}
+    write_json_atomic(target, {"b": 1, "a": (1, 2)}, indent=2, sort_keys=True)
+    assert target.read_text() == json.dumps({"a": [1, 2], "b": 1}, indent=2) + "\n"
+    write_json_atomic(target, {"x": float("nan"), "y": [np.float32(1.5), float("-inf")]})
+    back = json.loads(target.read_text(), parse_constant=lambda c: pytest.fail(c))
+    assert back["x"] is None and back["y"] == [1.5, None] and len(back["notes"]) == 2
+    write_json_atomic(target, {np.int64(3): float("inf")}, note_non_finite=False)
+    assert json.loads(target.read_text()) == {"3": None}
     assert os.listdir(tmp_path) == ["d.json"]
 
 
+def test_every_write_is_synced_before_it_becomes_visible(tmp_path, monkeypatch):
+    """The temp file is fsync'ed before the rename: a crash right after cannot leave an empty
+    file in place of the data."""
+    import eqscale.atomic as atomic
+
+    events = []
+    real_fsync, real_replace = atomic.os.fsync, atomic.os.replace
+    monkeypatch.setattr(atomic.os, "fsync", lambda fd: (events.append("fsync"), real_fsync(fd)))
+    monkeypatch.setattr(atomic.os, "replace",
+                        lambda a, b: (events.append("replace"), real_replace(a, b)))
+    write_json_atomic(tmp_path / "r.json", {"a": 1})
+    write_text_atomic(tmp_path / "t.txt", "x")
+    assert events == ["fsync", "replace", "fsync", "replace"]
+
+
 def test_imports_nothing_heavy():
-    """The scaling layer uses it and must not import torch; it imports no eqscale module."""
+    """The scaling layer uses it and must not import torch; of eqscale it imports only the
+    (equally light) JSON cleaner."""
     code = (
         "import sys, eqscale.atomic; "
         "bad = [m for m in ('torch', 'numpy') if m in sys.modules]; "
-        "ours = [m for m in sys.modules if m.startswith('eqscale.') and m != 'eqscale.atomic']; "
+        "ours = [m for m in sys.modules if m.startswith('eqscale.') "
+        "and m not in ('eqscale.atomic', 'eqscale.jsonsafe')]; "
         "print(bad, ours); assert not bad and not ours"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -60,12 +60,16 @@ def test_the_backends_import_nothing_of_study_or_data():
     from pathlib import Path
 
     import eqscale.backends
+    import eqscale.slurm
 
-    tree = ast.parse(Path(eqscale.backends.__file__).read_text())
-    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    ours = {m for m in imported if m and m.startswith("eqscale")}
-    assert ours <= {"eqscale.errors", "eqscale.procs"} and "eqscale.errors" in ours
+    below = {"eqscale.errors", "eqscale.procs", "eqscale.outcomes", "eqscale.slurm"}
+    for module in (eqscale.backends, eqscale.slurm):
+        tree = ast.parse(Path(module.__file__).read_text())
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import)
+                     for a in n.names}
+        ours = {m for m in imported if m and m.startswith("eqscale")}
+        assert ours <= below and "eqscale.errors" in ours, module.__name__
 
 
 def test_default_threads_leave_busy_cores_alone(monkeypatch):
@@ -82,3 +86,59 @@ def test_default_threads_leave_busy_cores_alone(monkeypatch):
     assert backends.default_threads(3) == 1
     monkeypatch.setattr(backends.os, "getloadavg", lambda: (40.0, 0.0, 0.0))
     assert backends.free_cores() == 1
+
+
+def _fail_deep(value):
+    """A task that fails two calls down, so the traceback has something to show."""
+    def inner(v):
+        raise ValueError(f"bad value {v}")
+    return inner(value)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_failed_task_keeps_its_whole_traceback(workers):
+    """The error stays one line; the traceback (a pool worker's own included) is kept for the
+    run's error record."""
+    with make_backend("local", workers=workers, threads=1) as backend:
+        outcomes = list(backend.map_unordered(_fail_deep, [7, 8]))
+    for o in outcomes:
+        assert o.error == f"ValueError: bad value {7 + o.index}" and o.error_type == "ValueError"
+        assert "_fail_deep" in o.traceback and "in inner" in o.traceback
+
+
+def _assigned_gpus(_):
+    import os
+
+    import ray
+
+    return [str(g) for g in ray.get_gpu_ids()], os.environ.get("CUDA_VISIBLE_DEVICES")
+
+
+def test_ray_gives_each_run_the_gpu_it_requested_and_the_run_records_it(tmp_path, tiny_dataset):
+    """A local Ray declaring two logical GPUs (no real GPU needed): every task gets exactly one
+    and sees it as its CUDA_VISIBLE_DEVICES; a training run executed on it names the GPU in its
+    result.json."""
+    pytest.importorskip("ray")
+    from eqscale.study.runner import RunTask, execute_run
+    from eqscale.train.config import make_config
+
+    config = make_config("tiny", model="transformer", steps=2).to_dict()
+    task = RunTask("r", config, str(tiny_dataset), str(tmp_path / "run"), threads=1)
+    with make_backend("ray", workers=2, threads=1, gpus=1, local_gpus=2) as backend:
+        assert backend.gpus == 1
+        seen = [o.value for o in backend.map_unordered(_assigned_gpus, range(4))]
+        (outcome,) = backend.map_unordered(execute_run, [task])
+    for ids, visible in seen:
+        assert len(ids) == 1 and ids[0] in ("0", "1") and visible == ids[0]
+    assert outcome.ok, outcome.traceback
+    where = outcome.value["placement"]
+    assert len(where["ray_gpu_ids"]) == 1 and where["cuda_visible_devices"] == where[
+        "ray_gpu_ids"][0]
+    import torch
+
+    assert outcome.value["device"] == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_gpus_per_run_needs_ray():
+    with pytest.raises(EqscaleError, match="--gpus-per-run needs --backend ray"):
+        make_backend("local", gpus=1)

@@ -58,7 +58,7 @@ def test_json_safe_turns_non_finite_numbers_into_null_with_notes():
 
 
 def test_an_os_error_reaching_the_command_line_is_one_line(tmp_path, capsys, monkeypatch):
-    def full(**kwargs):
+    def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "x"))
 
     monkeypatch.setattr("eqscale.data.inspect.inspect_dataset", full)

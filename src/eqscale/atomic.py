@@ -5,8 +5,10 @@ one, because ``os.replace`` within one folder (one file system) is atomic. The t
 hidden ``.NAME.RANDOM.tmp`` beside the target, created with the usual permissions (``0o666``
 less the umask, like ``open()``), and removed when the write fails.
 
-Deliberately free of eqscale, torch and numpy imports: every layer (``scaling`` included, which
-must not import torch) uses it.
+:func:`write_json_atomic` is the package's one JSON writer. Every write is flushed and synced to
+disk before the move, so a power cut after a write returns cannot leave an empty file behind.
+Free of torch and numpy imports: every layer (``scaling`` included, which must not import
+torch) uses it.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ import errno
 import json
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
+
+from eqscale.jsonsafe import json_safe
 
 
 def _create_temp(path: Path, suffix: str) -> Path:
@@ -101,10 +105,18 @@ def write_failure(exc: BaseException, written: str | os.PathLike,
     return None
 
 
+def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -> None:
+    """Call ``write(f)`` on a binary file beside ``path``, flush and sync it, then move it onto
+    ``path`` (:func:`atomic_path`)."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        write(f)
+        f.flush()
+        os.fsync(f.fileno())
+
+
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically."""
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
+    write_atomic(path, lambda f: f.write(data))
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
@@ -112,6 +124,14 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     write_bytes_atomic(path, text.encode())
 
 
-def write_json_atomic(path: str | os.PathLike, obj: Any, **json_kwargs: Any) -> None:
-    """Write ``json.dumps(obj, **json_kwargs)`` plus a final newline to ``path`` atomically."""
-    write_text_atomic(path, json.dumps(obj, **json_kwargs) + "\n")
+def write_json_atomic(path: str | os.PathLike, obj: Any, *, indent: int | None = 1,
+                      sort_keys: bool = False, note_non_finite: bool = True) -> None:
+    """Write ``obj`` as JSON plus a final newline to ``path`` atomically.
+
+    Non-finite numbers, which are not JSON, become ``null``; with ``note_non_finite`` a dict
+    also gets one line per replaced value in its ``notes`` (:func:`eqscale.jsonsafe.json_safe`).
+    Numpy and torch scalars are written as numbers, tuples as lists.
+    """
+    clean = json_safe(obj, note=note_non_finite)
+    text = json.dumps(clean, indent=indent, sort_keys=sort_keys, allow_nan=False)
+    write_text_atomic(path, text + "\n")

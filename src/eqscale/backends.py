@@ -24,38 +24,16 @@ import os
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from eqscale.errors import EqscaleError
+from eqscale.outcomes import Outcome, error_line, failed_outcome
 from eqscale.procs import bind_to_parent
 
-BACKENDS = ("local", "ray")
+BACKENDS = ("local", "ray", "slurm")
+__all__ = ["BACKENDS", "LocalBackend", "Outcome", "RayBackend", "make_backend"]
 POOL_AHEAD = 2  # tasks queued per pool worker beyond the one it runs
 RAY_WINDOW = 10_000  # Ray tasks in flight at once (a cluster schedules them itself)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """The result of task ``index``: ``value`` on success, else ``error`` (one line) and
-    ``error_type``, the exception's class name (e.g. ``StorageError``)."""
-
-    index: int
-    value: Any = None
-    error: str | None = None
-    error_type: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
-def _error_line(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}".splitlines()[0]
-
-
-def _failed(index: int, exc: BaseException) -> Outcome:
-    return Outcome(index, error=_error_line(exc), error_type=type(exc).__name__)
 
 
 def _apply(fn: Callable[[Any], Any], item: Any) -> Any:
@@ -113,7 +91,7 @@ class LocalBackend:
             except Exception as exc:  # a failed task is reported, the others still run
                 if not isinstance(exc, EqscaleError):  # user errors are one line, no traceback
                     traceback.print_exc()
-                yield _failed(i, exc)
+                yield failed_outcome(i, exc)
             else:
                 yield Outcome(i, value=value)
 
@@ -151,7 +129,7 @@ class LocalBackend:
                     except BrokenProcessPool:
                         yield Outcome(index, error=died, error_type="BrokenProcessPool")
                     except Exception as exc:
-                        yield _failed(index, exc)
+                        yield failed_outcome(index, exc)
                     else:
                         yield Outcome(index, value=value)
             completed = True
@@ -176,24 +154,33 @@ def _stop_workers(pool: Any) -> None:
 
 
 class RayBackend:
-    """Each task a Ray task of ``threads`` CPUs; starts (and stops) a local Ray if none is up.
+    """Each task a Ray task of ``threads`` CPUs and ``gpus`` GPUs; starts (and stops) a local
+    Ray if none is up.
 
     ``address`` connects to a running cluster (``ray start --head`` / ``"auto"``); every node
     then needs eqscale installed and the data directory on a shared file system. A local Ray
-    gets ``workers x threads`` CPUs and an object store of ``object_store_mb`` (``None``: Ray's
-    default, for tasks that return arrays).
+    gets ``workers x threads`` CPUs, ``local_gpus`` GPUs (default: those Ray detects; a number
+    declares logical ones, e.g. to test placement without a GPU) and an object store of
+    ``object_store_mb`` (``None``: Ray's default, for tasks that return arrays). ``gpus=None``
+    asks one GPU per task when the cluster has GPUs, else none. Ray gives each task its GPUs
+    in ``CUDA_VISIBLE_DEVICES``, so the task's ``cuda`` device is the one assigned to it.
     """
 
     name = "ray"
 
     def __init__(self, workers: int = 1, threads: int = 1, address: str | None = None,
-                 object_store_mb: int | None = 128) -> None:
+                 object_store_mb: int | None = 128, gpus: float | None = None,
+                 local_gpus: int | None = None) -> None:
         if workers < 1:
             raise EqscaleError(f"workers must be at least 1, got {workers}")
+        if gpus is not None and gpus < 0:
+            raise EqscaleError(f"GPUs per run must be >= 0, got {gpus}")
         self.workers = workers
         self.threads = threads
         self.address = address
         self.object_store_mb = object_store_mb
+        self.gpus = gpus
+        self.local_gpus = local_gpus
         self._started = False
 
     def __enter__(self) -> RayBackend:
@@ -213,11 +200,15 @@ class RayBackend:
                     # Small footprint: tasks return only small dicts, data stays on disk.
                     if self.object_store_mb is not None:
                         common["object_store_memory"] = self.object_store_mb * 1024**2
+                    if self.local_gpus is not None:
+                        common["num_gpus"] = self.local_gpus
                     ray.init(num_cpus=self.workers * self.threads, **common)
             except (ConnectionError, ValueError, RuntimeError) as exc:
                 raise EqscaleError(f"cannot start or reach Ray ({self.address or 'local'}): "
-                                   f"{_error_line(exc)}") from None
+                                   f"{error_line(exc)}") from None
             self._started = True
+        if self.gpus is None:
+            self.gpus = 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -233,7 +224,7 @@ class RayBackend:
         if not ray.is_initialized():
             raise RuntimeError("use RayBackend as a context manager: with make_backend(...)")
         # Ray sets OMP_NUM_THREADS to a task's num_cpus in its workers.
-        remote = ray.remote(num_cpus=self.threads, max_retries=1)(_apply)
+        remote = ray.remote(num_cpus=self.threads, num_gpus=self.gpus or 0, max_retries=1)(_apply)
         index: dict[Any, int] = {}
         pending: list[Any] = []
         following = 0
@@ -250,9 +241,9 @@ class RayBackend:
                     try:
                         value = ray.get(ref)
                     except ray.exceptions.RayTaskError as exc:
-                        yield _failed(i, exc.cause or exc)
+                        yield failed_outcome(i, exc.cause or exc)
                     except ray.exceptions.RayError as exc:
-                        yield _failed(i, exc)
+                        yield failed_outcome(i, exc)
                     else:
                         yield Outcome(i, value=value)
         finally:
@@ -287,12 +278,15 @@ def default_threads(workers: int = 1) -> int:
 def make_backend(name: str, workers: int = 1, threads: int | None = None,
                  ray_address: str | None = None, *,
                  initializer: Callable[..., None] | None = None, initargs: tuple = (),
-                 object_store_mb: int | None = 128) -> LocalBackend | RayBackend:
+                 object_store_mb: int | None = 128, gpus: float | None = None,
+                 local_gpus: int | None = None,
+                 slurm: Any = None) -> LocalBackend | RayBackend | Any:
     """Backend by name; ``threads`` per task defaults to :func:`default_threads` (the free cores
     divided among the workers, so that tasks do not oversubscribe a loaded machine).
 
     ``initializer``/``initargs`` apply to local pool workers only (a Ray task sets up what it
-    needs itself); ``object_store_mb`` to a local Ray only.
+    needs itself); ``object_store_mb`` and ``local_gpus`` to a local Ray only; ``gpus`` (per
+    task) to Ray and SLURM; ``slurm`` (:class:`eqscale.slurm.SlurmOptions`) to SLURM only.
     """
     if workers < 1:
         raise EqscaleError(f"workers must be at least 1, got {workers}")
@@ -301,10 +295,14 @@ def make_backend(name: str, workers: int = 1, threads: int | None = None,
     if name == "local":
         if ray_address:
             raise EqscaleError("--ray-address needs --backend ray")
+        if gpus:
+            raise EqscaleError("--gpus-per-run needs --backend ray or slurm (the local backend "
+                               "runs on this machine's devices as --device says)")
         return LocalBackend(workers, threads, initializer, initargs)
     if name == "ray":
-        return RayBackend(workers, threads, ray_address, object_store_mb)
+        return RayBackend(workers, threads, ray_address, object_store_mb, gpus, local_gpus)
     if name == "slurm":
-        raise EqscaleError("the slurm backend (submitit) is not available in this version; "
-                           "use --backend local or --backend ray")
+        from eqscale.slurm import SlurmBackend, SlurmOptions
+
+        return SlurmBackend(workers, threads, slurm or SlurmOptions(), gpus)
     raise EqscaleError(f"unknown backend {name!r}; choose one of {BACKENDS}")

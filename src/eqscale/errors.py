@@ -12,7 +12,7 @@ class EqscaleError(Exception):
 
 
 class DatasetError(EqscaleError):
-    """A dataset on disk is missing, corrupt or not in the format of SPEC section 2."""
+    """A dataset on disk is missing, corrupt or not in the format of docs/data.md."""
 
 
 class CheckpointError(EqscaleError):

@@ -12,9 +12,14 @@ import math
 from typing import Any
 
 
+def _key(key: Any) -> Any:
+    return key.item() if hasattr(key, "item") and callable(key.item) else key  # numpy scalar
+
+
 def _clean(obj: Any, path: str, found: list[str]) -> Any:
     if isinstance(obj, dict):
-        return {k: _clean(v, f"{path}.{k}" if path else str(k), found) for k, v in obj.items()}
+        return {_key(k): _clean(v, f"{path}.{k}" if path else str(k), found)
+                for k, v in obj.items()}
     if isinstance(obj, list | tuple):
         return [_clean(v, f"{path}[{i}]", found) for i, v in enumerate(obj)]
     if hasattr(obj, "item") and callable(obj.item) and getattr(obj, "ndim", 1) == 0:
@@ -25,11 +30,12 @@ def _clean(obj: Any, path: str, found: list[str]) -> Any:
     return obj
 
 
-def json_safe(obj: Any) -> Any:
-    """``obj`` with every non-finite float replaced by ``None``; a dict gets ``notes``."""
+def json_safe(obj: Any, note: bool = True) -> Any:
+    """``obj`` with every non-finite float replaced by ``None``; with ``note``, a dict gets
+    ``notes`` saying what was replaced."""
     found: list[str] = []
     clean = _clean(obj, "", found)
-    if found and isinstance(clean, dict):
+    if note and found and isinstance(clean, dict):
         notes = clean.get("notes")
         clean["notes"] = (list(notes) if isinstance(notes, list) else []) + found
     return clean

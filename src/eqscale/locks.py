@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import socket
 import sys
@@ -27,6 +28,8 @@ from pathlib import Path
 
 from eqscale.errors import LockedError
 from eqscale.oserrors import ensure_dir, storage_error
+
+log = logging.getLogger(__name__)
 
 LOCK_NAME = ".eqscale.lock"
 
@@ -97,8 +100,8 @@ def _acquire(path: Path, what: str, folder: Path) -> int | None:
         if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
             os.close(fd)
             raise storage_error(exc, path) from None
-        print(f"eqscale: warning: cannot lock {path} ({exc.strerror}); make sure no other "
-              "eqscale process works in this folder", file=sys.stderr)
+        log.warning(f"cannot lock {path} ({exc.strerror}); make sure no other eqscale process "
+                    "works in this folder")
         os.close(fd)
         return None
     try:

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from eqscale.data.bench import bench_data, initial_velocity
+from eqscale.data.bench import bench_data, format_data_bench, initial_velocity
 from eqscale.data.generate import cached_shape_set
 from eqscale.data.simulate import GRAVITY, BulletClient, place_scene, record
 
@@ -29,5 +29,5 @@ def test_quick_benchmark_reports_every_figure(tmp_path, capsys):
                 "bare_pybullet_traj_per_s", "loader_samples_per_s", "speedup_2_vs_1"):
         assert result[key] > 0
     assert result["generator_overhead"] > -0.5  # the generator cannot be much faster than bare
-    out = capsys.readouterr().out
+    out = format_data_bench(result)
     assert "generator overhead" in out and "speed-up" in out and "samples/s" in out

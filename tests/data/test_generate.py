@@ -127,33 +127,59 @@ def test_ray_backend_writes_the_same_dataset(tmp_path):
     assert not ray.is_initialized()  # the Ray it started is shut down
 
 
+# Child patch: the parent process writes the shards (``fmt.write_shard``, which hashes each
+# array with ``fmt.sha256_file`` right after saving it). The child pauses in the middle of its
+# second shard, one array saved: one shard committed, the next half-written in its temp folder.
+_KILL_MID_SECOND_SHARD = """
+import os
+
+from eqscale.data import format as fmt
+
+real_write, real_hash, writing = fmt.write_shard, fmt.sha256_file, []
+
+
+def write_shard(split_dir, index, rows):
+    writing.append(index)
+    return real_write(split_dir, index, rows)
+
+
+def sha256_file(path):
+    digest = real_hash(path)
+    if len(writing) == 2:
+        pause({"committed": writing[0], "partial": writing[1], "saved": os.path.basename(path)})
+    return digest
+
+
+fmt.write_shard, fmt.sha256_file = write_shard, sha256_file
+"""
+
+
 def test_killed_cli_run_resumes_to_the_same_dataset(tmp_path):
-    """SIGKILL a 2-worker ``eqscale generate`` once its first shard is on disk, rerun the same
-    command, and compare with an uninterrupted run."""
-    import os
-    import signal
+    """SIGKILL a 2-worker ``eqscale generate`` once its first shard is committed and its second
+    half-written, rerun the same command, and compare with an uninterrupted run."""
     import subprocess
     import sys
-    import time
+
+    from tests.killpoint import RUN_CLI, kill_at_pause
 
     args = ["--train", "16", "--val", "0", "--test", "0", "--seed", "5", "--shard-size", "2",
             "--faces-per-object", "8"]
     out = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "eqscale", "generate", "--out", str(out), *args]
-    proc = subprocess.Popen([*cmd, "--workers", "2"], start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.time() + 120
-        while not (out / "train" / "shard_00000").exists() and proc.poll() is None:
-            assert time.time() < deadline
-            time.sleep(0.05)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # the run and its pool workers
-        proc.wait()
-    done = len(list((out / "train").glob("shard_*")))
+    cmd = ["generate", "--out", str(out), *args]
+    info = kill_at_pause(_KILL_MID_SECOND_SHARD + RUN_CLI, [*cmd, "--workers", "2"],
+                         timeout=300)
+    train = out / "train"
+    committed = train / fmt.shard_name(info["committed"])
+    assert sorted(p.name for p in train.glob("shard_*")) == [committed.name]
+    partial = list(train.glob(f".{fmt.shard_name(info['partial'])}.*.tmp"))
+    assert len(partial) == 1 and [p.name for p in partial[0].iterdir()] == [info["saved"]]
     assert json.loads((out / "manifest.json").read_text())["status"] == "generating"
-    subprocess.run([*cmd, "--workers", "1"], check=True, capture_output=True, timeout=300)
+    kept = {p.name: p.stat().st_mtime_ns for p in committed.iterdir()}
+
+    subprocess.run([sys.executable, "-m", "eqscale", *cmd, "--workers", "1"], check=True,
+                   capture_output=True, timeout=300)
     reference = generate_dataset(tmp_path / "ref", n_train=16, n_val=0, n_test=0, seed=5,
                                  shard_size=2, faces_per_object=8, progress=False)
     _assert_same(_arrays(reference), _arrays(out))
-    assert done < 8  # it really was interrupted
+    assert not list(out.rglob("*.tmp"))  # the half-written shard was cleared away
+    assert {p.name: p.stat().st_mtime_ns for p in committed.iterdir()} == kept  # not redone

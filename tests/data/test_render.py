@@ -30,3 +30,18 @@ def test_render_bad_input(tiny_dataset, tmp_path):
         render_trajectory(tiny_dataset, "test", 0, tmp_path / "t.jpg")
     with pytest.raises(DatasetError, match="missing"):
         render_trajectory(tmp_path, "test", 0, tmp_path / "t.png")
+
+
+def test_render_leaves_a_notebooks_matplotlib_backend_alone(tiny_dataset, tmp_path):
+    """Drawing uses its own Agg canvas: the backend a user (or a notebook) chose stays."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from eqscale.data.render import render_trajectory; import matplotlib; "
+            f"render_trajectory({str(tiny_dataset)!r}, 'test', 0, {str(tmp_path / 'r.png')!r}); "
+            "print(matplotlib.get_backend())")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "MPLBACKEND": "svg"}, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[-1] == "svg" and (tmp_path / "r.png").stat().st_size > 10_000

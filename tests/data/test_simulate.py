@@ -1,4 +1,4 @@
-"""The simulator against SPEC 1: parameter ranges, placement, free fall, floor, determinism."""
+"""The simulator against docs/data.md (Scenes): ranges, placement, free fall, floor, determinism."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def bullet():
         yield client
 
 
-def test_sampled_scenes_lie_in_the_spec_ranges(shapes, bullet):
+def test_sampled_scenes_lie_in_the_documented_ranges(shapes, bullet):
     pb, c = bullet
     counts, materials, shape_ids = [], [], []
     for seed in range(40):

@@ -5,14 +5,14 @@ import json
 import pytest
 import torch
 
+from eqscale.atomic import write_json_atomic
 from eqscale.cli import main
+from eqscale.devices import resolve_device
 from eqscale.errors import EqscaleError
 from eqscale.models.bench import (
     benchmark_batch,
     format_table,
-    resolve_device,
     run_benchmark,
-    write_json_atomic,
 )
 from eqscale.models.flops import flops_per_sample
 

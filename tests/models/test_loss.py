@@ -1,4 +1,4 @@
-"""The SPEC 3 loss: per-object mean squared vertex error, averaged over real objects."""
+"""The task loss (docs/models.md, The task): per-object mean squared vertex error."""
 
 import pytest
 import torch

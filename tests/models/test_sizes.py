@@ -4,20 +4,20 @@ import pytest
 import torch
 
 from eqscale.errors import EqscaleError
-from eqscale.models import SIZES, build_model, parameter_count, size_config
+from eqscale.models import architecture, build_model, parameter_count, size_config
 
 
 @pytest.mark.parametrize("arch", ["transformer", "gatr"])
 def test_parameter_formula_matches_modules_at_every_size(arch):
     with torch.device("meta"):  # shapes only: the largest sizes have ~2e8 parameters
-        for size in range(len(SIZES[arch])):
+        for size in range(len(architecture(arch).sizes)):
             model = build_model(arch, size, faces_per_object=16)
             assert sum(p.numel() for p in model.parameters()) == parameter_count(arch, size)
 
 
 @pytest.mark.parametrize("arch", ["transformer", "gatr"])
 def test_schedule_spans_cpu_to_cluster_sizes(arch):
-    counts = [parameter_count(arch, i) for i in range(len(SIZES[arch]))]
+    counts = [parameter_count(arch, i) for i in range(len(architecture(arch).sizes))]
     assert all(a < b for a, b in zip(counts, counts[1:]))  # one monotone knob
     assert counts[0] <= 1.1e4  # a CPU-test size
     assert counts[-1] >= 1e7  # a GPU-cluster size
@@ -25,7 +25,7 @@ def test_schedule_spans_cpu_to_cluster_sizes(arch):
 
 
 def test_sizes_accept_cli_strings_and_reject_bad_input():
-    assert size_config("gatr", "2") == SIZES["gatr"][2]
+    assert size_config("gatr", "2") == architecture("gatr").sizes[2]
     for arch, size in (("gatr", 99), ("gatr", -1), ("transformer", "big"), ("mlp", 0)):
         with pytest.raises(EqscaleError):
             size_config(arch, size)
@@ -39,7 +39,7 @@ def test_documented_schedule_tables_match(request):
 
     text = (Path(request.config.rootpath) / "docs" / "models.md").read_text()
     for arch in ("transformer", "gatr"):
-        for size, config in enumerate(SIZES[arch]):
+        for size, config in enumerate(architecture(arch).sizes):
             fields = ", ".join(f"{k}={getattr(config, k)}" for k in config.__dataclass_fields__
                                if k in ("width", "depth", "heads", "mv_channels", "s_channels"))
             row = f"| {size} | {fields} | {parameter_count(arch, size):,} |"

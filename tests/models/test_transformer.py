@@ -7,7 +7,7 @@ import torch
 
 from eqscale.errors import EqscaleError
 from eqscale.models import build_model
-from eqscale.models.sizes import SIZES
+from eqscale.models.sizes import TRANSFORMER_SIZES
 from tests.models import properties as prop
 from tests.models.synthetic import random_e3, transform_batch, transform_points
 
@@ -89,7 +89,7 @@ def test_missing_key_is_a_user_error(model):
 
 
 def test_schedule_has_heads_dividing_width():
-    for c in SIZES["transformer"]:
+    for c in TRANSFORMER_SIZES:
         assert c.width % c.heads == 0
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from eqscale.errors import EqscaleError
 from eqscale.nn import bench
@@ -20,10 +21,10 @@ def test_quick_benchmark_covers_problems_and_threads(tmp_path, capsys, monkeypat
     monkeypatch.setattr(bench, "QUICK", TINY)
     out = tmp_path / "sub" / "bench.json"
     result = bench.bench_ga(out=str(out), quick=True, device="cpu")
-    printed = capsys.readouterr().out
+    printed = bench.format_ga_bench(result)
     assert "speed-up" in printed and "dense" in printed and "task network" in printed
     runs = result["runs"]
-    threads = bench.thread_counts(bench._resolve_device("cpu"))
+    threads = bench.thread_counts(torch.device("cpu"))
     assert [(r["problem"], r["threads"]) for r in runs] == [
         (c.name, t) for c in TINY for t in threads]
     for run in runs:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from eqscale.cli import main
-from eqscale.scaling.analysis import analyse, fit_from_cli
+from eqscale.scaling.analysis import analyse, fit_runs
 from eqscale.scaling.runtable import load_runs
 from tests.scaling.synthetic import COLUMNS, DATA_LAWS, LAWS, make_rows, write_table
 
@@ -108,9 +108,9 @@ def test_fit_command_writes_fits_json_and_prints_table(tmp_path, capsys):
     saved = json.loads((tmp_path / "fits.json").read_text())
     assert saved["n_bootstrap"] == 2 and set(saved["models"]) == {"gatr", "transformer"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fits.json", "runs.csv"]
-    fit_from_cli(runs=str(tmp_path / "runs.csv"), out=str(tmp_path / "sub"), n_bootstrap=0,
-                 seed=0)
-    assert (tmp_path / "sub" / "fits.json").is_file()
+    result, path = fit_runs(tmp_path / "runs.csv", out=tmp_path / "sub", n_bootstrap=0, seed=0)
+    assert path == tmp_path / "sub" / "fits.json" and path.is_file()
+    assert json.loads(path.read_text())["models"].keys() == result["models"].keys()
 
 
 def test_fit_command_turns_bad_tables_into_exit_code_2(tmp_path, capsys):

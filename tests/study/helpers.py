@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 
 # Columns that legitimately differ between two executions of the same run.
-VOLATILE = {"wall_seconds"}
+VOLATILE = {"wall_seconds", "placement"}  # where a scheduler ran it
 
 
 def table(path: Path) -> dict[str, dict[str, str]]:

@@ -5,6 +5,7 @@ import shutil
 
 import pytest
 
+from eqscale.cli import main
 from eqscale.study.demo import run_demo
 from eqscale.study.presets import PRESETS
 from tests.study.helpers import table
@@ -17,9 +18,13 @@ def test_demo_resumes_a_finished_study(spec, local_study, tiny_dataset, tmp_path
     shutil.copytree(local_study[0], out)
     shutil.copytree(tiny_dataset, out / "data")
     before = table(out / "runs.csv")
-    report = run_demo(out=str(out), preset="tiny", workers=1)
+    assert main(["demo", "--out", str(out), "--preset", "tiny", "--workers", "1"]) == 0
     text = capsys.readouterr().out
-    assert "0 runs trained" in text and f"{len(before)} reused" in text
+    assert f"{len(before)} runs already finished, 0 trained, 0 failed" in text
+    assert "[4/4] writing the report" in text  # the demo's stage lines are shown
     assert table(out / "runs.csv") == before
-    assert report.is_file() and report.suffix == ".html" and f"report: {report}" in text
+    report = out / "report" / "report.html"
+    assert report.is_file() and f"report: {report}" in text
+    done = run_demo(out=str(out), preset="tiny", workers=1)  # the library call returns values
+    assert done.report == report and done.summary.finished == [] and done.seconds > 0
     assert (out / "fits.json").is_file() and (report.parent / "report.md").is_file()

@@ -6,14 +6,13 @@ import json
 import pytest
 
 from eqscale.errors import EqscaleError
-from eqscale.study.presets import PRESETS
+from eqscale.study.presets import PRESETS, load_study
 from eqscale.study.spec import (
     ComputeStudy,
     DataSpec,
     DataStudy,
     LRStage,
     StudySpec,
-    load_study,
 )
 
 

@@ -3,11 +3,6 @@ resumes (finished runs skipped, same table), and `status` reports where a study 
 
 import csv
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import pytest
 
@@ -16,6 +11,7 @@ from eqscale.study.collect import RESULT_COLUMNS
 from eqscale.study.plan import plan_lr_stage, plan_study, run_id
 from eqscale.study.runner import run_dir
 from eqscale.study.sweep import read_picks, run_sweep
+from tests.killpoint import kill_at_pause
 from tests.study.helpers import table as _table
 
 
@@ -54,33 +50,48 @@ def test_ray_backend_gives_the_same_table(spec, local_study, tiny_dataset, tmp_p
     assert _table(tmp_path / "runs.csv") == _table(local_study[0] / "runs.csv")
 
 
+# Child patch: once two runs have their result.json, the next run is killed right after its
+# first checkpoint (``loop.save_checkpoint``, called in-process with one worker): two runs
+# finished, one partial (checkpointed, no result), the rest not started.
+_KILL_IN_THIRD_RUN = """
+import sys
+from pathlib import Path
+
+from eqscale.study.presets import load_study
+from eqscale.study.sweep import run_sweep
+from eqscale.train import loop
+
+real_save = loop.save_checkpoint
+
+
+def save_checkpoint(path, state):
+    real_save(path, state)
+    path = Path(path)
+    finished = sorted(p.parent.name for p in path.parents[2].glob("*/result.json"))
+    if path.name == "last.pt" and len(finished) >= 2:
+        pause({"finished": finished, "partial": path.parents[1].name})
+
+
+loop.save_checkpoint = save_checkpoint
+run_sweep(load_study(sys.argv[1]), sys.argv[2], sys.argv[3], workers=1, threads=1, quiet=True)
+"""
+
+
 def test_interrupted_sweep_resumes(spec, local_study, tiny_dataset, tmp_path):
     (tmp_path / "spec.json").write_text(json.dumps(spec.to_dict()))
-    code = (
-        "import sys; from eqscale.study.spec import load_study; "
-        "from eqscale.study.sweep import read_picks, run_sweep; "
-        "run_sweep(load_study(sys.argv[1]), sys.argv[2], sys.argv[3], workers=1, threads=1, "
-        "quiet=True)"
-    )
-    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "spec.json"),
-                             str(tmp_path / "study"), str(tiny_dataset)],
-                            start_new_session=True, stdout=subprocess.DEVNULL)
+    info = kill_at_pause(_KILL_IN_THIRD_RUN, [str(tmp_path / "spec.json"),
+                                              str(tmp_path / "study"), str(tiny_dataset)])
     results = tmp_path / "study" / "runs"
-    deadline = time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            if len(list(results.glob("*/result.json"))) >= 2:
-                break
-            time.sleep(0.1)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
     done = {p.parent.name: p.stat().st_mtime_ns for p in results.glob("*/result.json")}
-    assert 2 <= len(done) < len(plan_study(spec)), "the sweep was not interrupted mid-way"
+    assert sorted(done) == info["finished"] and len(done) == 2
+    partial = results / info["partial"]
+    assert (partial / "checkpoints" / "last.pt").is_file() and partial.name not in done
+    assert len(list(results.iterdir())) == 3 < len(plan_study(spec))  # interrupted mid-way
 
     summary = run_sweep(spec, tmp_path / "study", tiny_dataset, workers=1, threads=1,
                         quiet=True)
     assert set(done) <= set(summary.skipped) and not summary.failed
+    assert partial.name in summary.finished  # the partial run was resumed, not skipped
     for rid, mtime in done.items():
         assert (results / rid / "result.json").stat().st_mtime_ns == mtime
     assert _table(tmp_path / "study" / "runs.csv") == _table(local_study[0] / "runs.csv")

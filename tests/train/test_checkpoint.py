@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
+from eqscale.atomic import write_json_atomic
 from eqscale.errors import CheckpointError
 from eqscale.train.checkpoint import (
-    atomic_write_json,
     load_checkpoint,
     rng_state,
     save_checkpoint,
@@ -22,7 +22,7 @@ def test_save_load_round_trip_leaves_no_temp_files(tmp_path):
     save_checkpoint(tmp_path / "c" / "last.pt", state)
     back = load_checkpoint(tmp_path / "c" / "last.pt")
     assert back["step"] == 7 and torch.equal(back["model"]["w"], state["model"]["w"])
-    atomic_write_json(tmp_path / "c" / "r.json", {"a": 1})
+    write_json_atomic(tmp_path / "c" / "r.json", {"a": 1})
     assert json.loads((tmp_path / "c" / "r.json").read_text()) == {"a": 1}
     assert sorted(p.name for p in (tmp_path / "c").iterdir()) == ["last.pt", "r.json"]
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
+from eqscale import cli
 from eqscale.errors import CheckpointError, DatasetError
 from eqscale.train.data_access import open_split
-from eqscale.train.evaluate import evaluate_from_cli, evaluate_run
+from eqscale.train.evaluate import evaluate_run
 from eqscale.train.loop import run_training
 from tests.train.helpers import moved_copy, tiny
 
@@ -63,10 +65,11 @@ def test_gatr_is_invariant_on_a_moved_test_set_and_the_baseline_is_not(
             assert result["equivariance_error"] > 1e-3
 
 
-# The command line's `evaluate` calls evaluate_from_cli with exactly these keyword arguments.
 def _evaluate(run, data, split="test", as_json=False):
-    return evaluate_from_cli(run=str(run), data=str(data), split=split, as_json=as_json,
-                             device=None)
+    """``eqscale evaluate`` as a user runs it; bad input raises the one-line error."""
+    args = cli.build_parser().parse_args(["evaluate", "--run", str(run), "--data", str(data),
+                                          "--split", split] + (["--json"] if as_json else []))
+    return args.handler(args)
 
 
 def test_evaluate_prints_json_and_tables(trained, tiny_dataset, capsys):
@@ -169,3 +172,47 @@ def test_references_are_scored_on_the_same_samples(trained, tiny_dataset):
         assert cv_h[-1] > cv_h[0] > 0  # extrapolation errors grow with the horizon
         again = evaluate_run(run, tiny_dataset)
         assert again["constant_velocity_loss"] == result["constant_velocity_loss"]
+
+
+def test_training_saves_object_tracks_of_its_rollout(trained, tiny_dataset, moved_dataset):
+    """rollout.json (eqscale.rollouts): true, predicted and constant-velocity centroid tracks of
+    the first rollout trajectories; frames 0 and 1 are the truth, the rest predicted. `evaluate`
+    on the run's own test split rewrites the same file; on another dataset it leaves it be."""
+    from eqscale.rollouts import ROLLOUT_FILE, read_rollout
+
+    frames = open_split(tiny_dataset, "test").frames
+    for model, (run, result) in trained.items():
+        record = read_rollout(run / ROLLOUT_FILE)
+        assert record["model"] == model and record["split"] == "test"
+        assert record["frame_rate"] > 0
+        assert 1 <= len(record["trajectories"]) <= min(3, result["rollout_trajectories"])
+        for t in record["trajectories"]:
+            true, pred, cv = (np.array(t[k], dtype=float)
+                              for k in ("true", "predicted", "constant_velocity"))
+            assert true.shape == pred.shape == cv.shape and true.shape[0] == frames
+            assert true.shape[1] >= 1 and true.shape[2] == 3
+            np.testing.assert_array_equal(pred[:2], true[:2])
+            np.testing.assert_allclose(cv[2], 2 * true[1] - true[0], atol=1e-5)
+            assert np.abs(pred[2:] - true[2:]).max() > 0  # predicted, not copied
+            assert t["gravity"] == pytest.approx([0, 0, -10])
+        before = (run / ROLLOUT_FILE).read_text()
+        (run / ROLLOUT_FILE).unlink()
+        assert evaluate_run(run, tiny_dataset)["rollout_file"] == str(run / ROLLOUT_FILE)
+        assert (run / ROLLOUT_FILE).read_text() == before  # the same rollout, deterministic
+        assert evaluate_run(run, moved_dataset)["rollout_file"] is None
+        assert evaluate_run(run, tiny_dataset, split="val")["rollout_file"] is None
+        assert (run / ROLLOUT_FILE).read_text() == before
+
+
+def test_rollout_tracks_follow_the_fed_back_prediction(tiny_dataset):
+    """A model predicting no motion keeps every centroid at frame 1 for the whole rollout."""
+    from eqscale.train.evaluate import rollout_tracks
+
+    data = open_split(tiny_dataset, "test")
+    tracks = rollout_tracks(StandStill(), data, [1, 3], torch.device("cpu"))
+    assert [t["index"] for t in tracks] == [1, 3]
+    for t in tracks:
+        true, pred = np.array(t["true"]), np.array(t["predicted"])
+        np.testing.assert_allclose(pred[2:], np.broadcast_to(true[1], pred[2:].shape),
+                                   atol=1e-5)
+        assert np.abs(true[-1] - true[1]).max() > 1e-3  # the true objects did move

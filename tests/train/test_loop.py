@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 import torch
@@ -14,7 +15,7 @@ from eqscale.train.data_access import open_split
 from eqscale.train.loop import run_training
 from tests.train.helpers import read_result, tiny, train_losses
 
-# The keys docs/interfaces.md promises in result.json (SPEC 6).
+# The keys docs/interfaces.md promises in result.json.
 RESULT_KEYS = {
     "model", "size", "N", "D", "steps", "batch_size", "budget", "budget_convention",
     "flops_nominal", "flops_executed", "wall_seconds", "device", "best_val_loss", "test_loss",
@@ -22,7 +23,7 @@ RESULT_KEYS = {
 }
 
 
-def test_a_run_writes_every_field_of_the_run_directory(tiny_dataset, tmp_path, capsys):
+def test_a_run_writes_every_field_of_the_run_directory(tiny_dataset, tmp_path, caplog):
     out = tmp_path / "run"
     result = run_training(tiny(model="gatr", steps=6, eval_every=3), tiny_dataset, out,
                           quiet=True)
@@ -39,11 +40,15 @@ def test_a_run_writes_every_field_of_the_run_directory(tiny_dataset, tmp_path, c
     assert [r["step"] for r in records if r["kind"] == "train"] == list(range(1, 7))
     assert [r["step"] for r in records if r["kind"] == "val"] == [3, 6]
     assert {p.name for p in (out / "checkpoints").iterdir()} == {"best.pt", "last.pt"}
+    story = (out / "train.log").read_text()  # the run's own log: validations and the end
+    assert "step 3/6: validation loss" in story and "step 6/6" in story
+    assert f"run {out} finished" in story
 
     # Started again: says so and touches nothing.
     stamp = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
-    again = run_training(tiny(model="gatr", steps=6, eval_every=3), tiny_dataset, out)
-    assert again == result and "already finished" in capsys.readouterr().out
+    with caplog.at_level(logging.INFO, logger="eqscale"):
+        again = run_training(tiny(model="gatr", steps=6, eval_every=3), tiny_dataset, out)
+    assert again == result and "already finished" in caplog.text
     assert stamp == {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
     # ... but a different config in the same directory is refused.
     with pytest.raises(EqscaleError, match="different config"):
@@ -220,3 +225,20 @@ def test_loader_worker_processes_do_not_change_the_run(tiny_dataset, tmp_path):
     run_training(inline, tiny_dataset, tmp_path / "inline", quiet=True)
     run_training(workers, tiny_dataset, tmp_path / "workers", quiet=True)
     assert train_losses(tmp_path / "inline") == train_losses(tmp_path / "workers")
+
+
+def test_an_error_leaves_its_traceback_in_the_runs_log(tiny_dataset, tmp_path, monkeypatch):
+    """What went wrong stays in the run directory (train.log), whichever process trained it."""
+    from eqscale.train import loop
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("evaluation exploded")
+
+    monkeypatch.setattr(loop, "evaluate_model", broken)
+    out = tmp_path / "run"
+    with pytest.raises(RuntimeError, match="exploded"):
+        run_training(tiny(model="transformer", steps=2, eval_every=2), tiny_dataset, out,
+                     quiet=True)
+    story = (out / "train.log").read_text()
+    assert "the run stopped with an error" in story and "Traceback" in story
+    assert "RuntimeError: evaluation exploded" in story and "step 2/2" in story

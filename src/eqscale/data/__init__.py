@@ -1,5 +1,5 @@
 """The data layer: shapes, simulator, on-disk format, generation, torch dataset and tokens,
-augmentation, inspection and pictures (SPEC 1-3).
+augmentation, inspection and pictures (docs/data.md).
 
 ``SceneDataset``, ``collate``, ``load_trajectories`` and ``faces_from_verts`` are re-exported
 lazily, so that generation workers never import torch.

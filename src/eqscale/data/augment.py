@@ -1,4 +1,4 @@
-"""E(3) augmentation (SPEC 4): one rigid motion or reflection per sample, applied alike to every
+"""E(3) augmentation: one rigid motion or reflection per sample, applied alike to every
 position, the floor plane and gravity, so a transformed batch is another valid batch."""
 
 from __future__ import annotations

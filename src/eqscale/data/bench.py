@@ -9,7 +9,6 @@ overhead. Speed-ups need an otherwise idle machine with at least 2 cores.
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from eqscale.atomic import write_json_atomic
 from eqscale.data.format import SplitArrays, read_manifest
 from eqscale.data.generate import cached_shape_set, generate_dataset
 from eqscale.data.simulate import (
@@ -118,14 +118,20 @@ def bench_data(out: str | Path | None = None, quick: bool = False,
         "speedup_2_vs_1": t1 / t2,
         "loader_samples_per_s": loader,
     }
-    print(f"data benchmark ({n} trajectories{', quick' if quick else ''}):")
-    print(f"  generate, 1 worker   {result['generate_1_worker_traj_per_s']:8.1f} traj/s")
-    print(f"  generate, 2 workers  {result['generate_2_workers_traj_per_s']:8.1f} traj/s")
-    print(f"  bare PyBullet loop   {result['bare_pybullet_traj_per_s']:8.1f} traj/s")
-    print(f"  generator overhead   {100 * result['generator_overhead']:8.1f} %  (target <= 15 %)")
-    print(f"  2-vs-1 speed-up      {result['speedup_2_vs_1']:8.2f} x  (target >= 1.7 x, idle "
-          "machine)")
-    print(f"  loader               {loader:8.0f} samples/s")
     if out is not None:
-        Path(out).write_text(json.dumps(result, indent=1) + "\n")
+        write_json_atomic(out, result)
     return result
+
+
+def format_data_bench(result: dict) -> str:
+    """The benchmark's lines for the terminal."""
+    return "\n".join([
+        f"data benchmark ({result['trajectories']} trajectories):",
+        f"  generate, 1 worker   {result['generate_1_worker_traj_per_s']:8.1f} traj/s",
+        f"  generate, 2 workers  {result['generate_2_workers_traj_per_s']:8.1f} traj/s",
+        f"  bare PyBullet loop   {result['bare_pybullet_traj_per_s']:8.1f} traj/s",
+        f"  generator overhead   {100 * result['generator_overhead']:8.1f} %  (target <= 15 %)",
+        f"  2-vs-1 speed-up      {result['speedup_2_vs_1']:8.2f} x  (target >= 1.7 x, idle "
+        "machine)",
+        f"  loader               {result['loader_samples_per_s']:8.0f} samples/s",
+    ])

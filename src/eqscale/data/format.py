@@ -1,4 +1,4 @@
-"""The dataset on disk (SPEC 2, a public contract): ``manifest.json`` plus sharded ``.npy`` arrays.
+"""The dataset on disk (docs/data.md, a public contract): ``manifest.json`` + ``.npy`` shards.
 
 Layout::
 
@@ -22,22 +22,27 @@ from pathlib import Path
 import numpy as np
 
 from eqscale import atomic
+from eqscale.atomic import write_json_atomic
 from eqscale.errors import DatasetError
 
 FORMAT_VERSION = 1
 SPLITS = ("train", "val", "test")
 
-# name -> (dtype, shape after the leading trajectory axis T); K = 10 objects, F = 25 frames
+MAX_OBJECTS = 10  # K: object slots per trajectory (3 to 10 are real, the rest padding)
+FRAMES = 25  # F: frames per trajectory, 0 .. 24
+
+# name -> (dtype, shape after the leading trajectory axis T)
+K, F = MAX_OBJECTS, FRAMES
 ARRAYS: dict[str, tuple[str, tuple[int, ...]]] = {
-    "positions": ("float32", (10, 25, 3)),
-    "quaternions": ("float32", (10, 25, 4)),
-    "mask": ("bool", (10,)),
-    "shape_id": ("int64", (10,)),
-    "material_id": ("int64", (10,)),
-    "scale": ("float32", (10,)),
-    "mass": ("float32", (10,)),
-    "friction": ("float32", (10,)),
-    "restitution": ("float32", (10,)),
+    "positions": ("float32", (K, F, 3)),
+    "quaternions": ("float32", (K, F, 4)),
+    "mask": ("bool", (K,)),
+    "shape_id": ("int64", (K,)),
+    "material_id": ("int64", (K,)),
+    "scale": ("float32", (K,)),
+    "mass": ("float32", (K,)),
+    "friction": ("float32", (K,)),
+    "restitution": ("float32", (K,)),
     "floor": ("float32", (4,)),
     "gravity": ("float32", (3,)),
     "seed": ("int64", ()),
@@ -50,11 +55,6 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def write_json_atomic(path: Path, content: dict) -> None:
-    """Write ``content`` as JSON (indent 1), atomically (:mod:`eqscale.atomic`)."""
-    atomic.write_json_atomic(path, content, indent=1)
 
 
 def shard_name(index: int) -> str:
@@ -138,37 +138,102 @@ def read_manifest(root: str | Path, require_complete: bool = True) -> dict:
     return manifest
 
 
-class SplitArrays:
-    """The memory-mapped arrays of one split, across its shards, indexed by trajectory."""
+def mappable_shards(cap: int = 64) -> int:
+    """How many shards one split may keep mapped: a quarter of this process's open-file limit,
+    at one descriptor per array (at least 1, at most ``cap``)."""
+    try:
+        import resource
 
-    def __init__(self, root: str | Path, split: str, manifest: dict | None = None):
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):
+        return 8
+    if soft == resource.RLIM_INFINITY:
+        return cap
+    return max(1, min(cap, soft // 4 // len(ARRAYS)))
+
+
+class SplitArrays:
+    """The arrays of one split, across its shards, indexed by trajectory.
+
+    Every array file is checked up front (it exists; its header's dtype and shape are the
+    format's), reading only its header. The data are memory-mapped on first use, a shard at a
+    time, and at most ``open_shards`` shards stay mapped (least recently used first out; by
+    default :func:`mappable_shards`): each mapped array holds a file descriptor, so a
+    paper-scale split of hundreds of shards opened whole would run a process out of them.
+    """
+
+    def __init__(self, root: str | Path, split: str, manifest: dict | None = None,
+                 open_shards: int | None = None):
         self.root = Path(root)
         self.manifest = manifest if manifest is not None else read_manifest(root)
         if split not in self.manifest["splits"]:
             raise DatasetError(f"{self.root}: no split {split!r}")
         self.split = split
-        self.shards: list[dict[str, np.ndarray]] = []
+        self.entries: list[dict] = list(self.manifest["splits"][split]["shards"])
+        self.open_shards = max(1, open_shards or mappable_shards())
+        self._mapped: dict[int, dict[str, np.ndarray]] = {}  # shard -> arrays, in use order
         starts = [0]
-        for entry in self.manifest["splits"][split]["shards"]:
-            arrays = {name: self._load(entry, name) for name in ARRAYS}
-            self.shards.append(arrays)
+        for entry in self.entries:
+            for name in ARRAYS:
+                self._check_header(entry, name)
             starts.append(starts[-1] + entry["count"])
         self.starts = np.asarray(starts)
 
+    @property
+    def n_shards(self) -> int:
+        return len(self.entries)
+
+    def _path(self, entry: dict, name: str) -> Path:
+        return self.root / entry["path"] / f"{name}.npy"
+
+    def _check_header(self, entry: dict, name: str) -> None:
+        path = self._path(entry, name)
+        try:
+            with open(path, "rb") as f:
+                version = np.lib.format.read_magic(f)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)
+                shape, fortran, dtype = read_header(f)
+                size = f.tell() + dtype.itemsize * int(np.prod(shape, dtype=np.int64))
+                if os.fstat(f.fileno()).st_size < size:
+                    raise ValueError(f"the file is shorter than its {size} bytes (truncated)")
+        except FileNotFoundError:
+            raise DatasetError(f"missing array file {path}") from None
+        except OSError as exc:
+            raise self._os_error(exc, path) from None
+        except (ValueError, EOFError) as exc:
+            raise DatasetError(f"corrupt array file {path}: {exc}") from None
+        want_dtype, want_shape = ARRAYS[name]
+        if dtype != np.dtype(want_dtype) or shape != (entry["count"], *want_shape) or fortran:
+            raise DatasetError(f"{path}: expected {want_dtype} {(entry['count'], *want_shape)}, "
+                               f"found {dtype} {shape}")
+
+    @staticmethod
+    def _os_error(exc: OSError, path: Path) -> Exception:
+        if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.EACCES):
+            from eqscale.oserrors import storage_error  # not the file's fault
+
+            return storage_error(exc, path)
+        return DatasetError(f"corrupt array file {path}: {exc}")
+
+    def shard(self, index: int) -> dict[str, np.ndarray]:
+        """The memory-mapped arrays of shard ``index`` (mapped now if they are not)."""
+        arrays = self._mapped.pop(index, None)
+        if arrays is None:
+            if len(self._mapped) >= self.open_shards:  # unmap the least recently used
+                self._mapped.pop(next(iter(self._mapped)))
+            arrays = {name: self._load(self.entries[index], name) for name in ARRAYS}
+        self._mapped[index] = arrays  # now the most recently used
+        return arrays
+
     def _load(self, entry: dict, name: str) -> np.ndarray:
-        path = self.root / entry["path"] / f"{name}.npy"
-        if not path.is_file():
-            raise DatasetError(f"missing array file {path}")
+        path = self._path(entry, name)
         try:
             array = np.load(path, mmap_mode="r", allow_pickle=False)
+        except FileNotFoundError:
+            raise DatasetError(f"missing array file {path}") from None
         except OSError as exc:
-            if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.EACCES):
-                # Not the file's fault: every array of every shard is memory-mapped (one open
-                # descriptor each), and the process ran out of them.
-                from eqscale.oserrors import storage_error
-
-                raise storage_error(exc, path) from None
-            raise DatasetError(f"corrupt array file {path}: {exc}") from None
+            raise self._os_error(exc, path) from None
         except (ValueError, EOFError) as exc:
             raise DatasetError(f"corrupt array file {path}: {exc}") from None
         dtype, shape = ARRAYS[name]
@@ -176,6 +241,9 @@ class SplitArrays:
             raise DatasetError(f"{path}: expected {dtype} {(entry['count'], *shape)}, "
                                f"found {array.dtype} {array.shape}")
         return array
+
+    def __getstate__(self) -> dict:  # DataLoader workers map their own shards
+        return {**self.__dict__, "_mapped": {}}
 
     def __len__(self) -> int:
         return int(self.starts[-1])
@@ -190,11 +258,11 @@ class SplitArrays:
     def trajectory(self, index: int) -> dict[str, np.ndarray]:
         """All arrays of one trajectory (copies, so the memory map can close)."""
         shard, local = self.locate(index)
-        return {name: np.array(a[local]) for name, a in self.shards[shard].items()}
+        return {name: np.array(a[local]) for name, a in self.shard(shard).items()}
 
     def array(self, name: str) -> np.ndarray:
         """One array over the whole split, concatenated (T, ...)."""
         dtype, shape = ARRAYS[name]
-        if not self.shards:
+        if not self.entries:
             return np.zeros((0, *shape), dtype)
-        return np.concatenate([np.asarray(s[name]) for s in self.shards])
+        return np.concatenate([np.array(self.shard(i)[name]) for i in range(self.n_shards)])

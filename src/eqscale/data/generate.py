@@ -8,8 +8,10 @@ resumption: a rerun after a kill keeps finished shards and redoes only the missi
 
 from __future__ import annotations
 
+import math
 import shutil
 import sys
+import time
 from collections.abc import Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -17,8 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
+from eqscale.atomic import write_json_atomic
 from eqscale.backends import make_backend
 from eqscale.data import format as fmt
+from eqscale.data.footprint import dataset_bytes
 from eqscale.data.shapes import ShapeSet, load_shape_set
 from eqscale.data.simulate import (
     FLOOR,
@@ -36,7 +40,6 @@ from eqscale.locks import folder_lock
 
 CHUNK = 4  # trajectories per task sent to a worker: small for load balance, large vs overhead
 MAX_TRAJECTORIES = 10_000_000  # per split: the manifest lists every shard (paper preset: 4e5)
-SHARD_OVERHEAD = 4096  # bytes per shard beyond its arrays: .npy headers, shard.json, manifest
 
 
 def trajectory_seed(base_seed: int, split: str, index: int) -> int:
@@ -212,11 +215,32 @@ class _Tasks(Sequence):
         return self.spec, self.fpo, seeds
 
 
+def generation_plan(counts: dict[str, int], shard_size: int, workers: int, shapes: str,
+                    faces_per_object: int, seed: int, sample: int = 3) -> dict:
+    """``eqscale generate --dry-run``: per split the trajectories and shards, the disk size,
+    seconds per trajectory measured on ``sample`` trajectories of the train split's seeds (in
+    this process, after one warm-up), and the wall time that gives at ``workers`` workers (an
+    ideal split: each worker on a core of its own). Writes nothing."""
+    _check_args(counts, seed, workers, shard_size, "local")
+    splits = {s: {"trajectories": n, "shards": math.ceil(n / shard_size)}
+              for s, n in counts.items()}
+    total = sum(counts.values())
+    shards = sum(v["shards"] for v in splits.values())
+    seeds = [trajectory_seed(seed, "train", i) for i in range(sample)]
+    with BulletClient() as client:
+        simulate_seeds(shapes, faces_per_object, seeds[:1], client=client)  # warm: shapes loaded
+        start = time.perf_counter()
+        simulate_seeds(shapes, faces_per_object, seeds, client=client)
+        per_trajectory = (time.perf_counter() - start) / sample
+    return {"splits": splits, "trajectories": total, "shards": shards,
+            "bytes": dataset_bytes(total, shards), "seconds_per_trajectory": per_trajectory,
+            "workers": workers, "estimated_seconds": total * per_trajectory / workers,
+            "measured_on": sample}
+
+
 def _check_space(root: Path, trajectories: int, shards: int) -> None:
     """Refuse up front a dataset that cannot fit in the free space of ``root``'s disk."""
-    per_trajectory = sum(int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
-                         for dtype, shape in fmt.ARRAYS.values())
-    needed = trajectories * per_trajectory + shards * SHARD_OVERHEAD
+    needed = dataset_bytes(trajectories, shards)
     try:
         free = shutil.disk_usage(root).free
     except OSError:
@@ -236,7 +260,7 @@ def _generate(root: Path, config: dict, counts: dict[str, int], shape_set: Shape
         manifest = fmt.read_manifest(root, require_complete=False)
     else:
         manifest = _manifest(config, shape_set, counts)
-        fmt.write_json_atomic(root / "manifest.json", manifest)
+        write_json_atomic(root / "manifest.json", manifest)
     fmt.remove_partial(root)
 
     total = sum(counts.values())
@@ -248,7 +272,7 @@ def _generate(root: Path, config: dict, counts: dict[str, int], shape_set: Shape
         manifest["splits"][split]["shards"] = [
             entries[key] for key in sorted(k for k in entries if k[0] == split)]
     manifest["status"] = "complete"
-    fmt.write_json_atomic(root / "manifest.json", manifest)
+    write_json_atomic(root / "manifest.json", manifest)
 
 
 def _simulate_missing(root: Path, config: dict, counts: dict[str, int], shape_set: ShapeSet,

@@ -1,4 +1,4 @@
-"""``eqscale inspect``: validate a dataset against SPEC 2 and summarise it.
+"""``eqscale inspect``: validate a dataset against its format (docs/data.md) and summarise it.
 
 Checks, in order: the manifest (every shape has token faces); every shard's files, checksums,
 dtypes and shapes; finite values; and physical plausibility (object counts, ids in range, unit
@@ -131,8 +131,8 @@ def validate_dataset(path: str | Path) -> dict:
     for split in SPLITS:
         arrays = SplitArrays(root, split, manifest)
         totals, pairs = dict.fromkeys(REFERENCE_NAMES, 0.0), 0
-        for entry, shard in zip(manifest["splits"][split]["shards"], arrays.shards):
-            a = {name: np.asarray(v) for name, v in shard.items()}
+        for i, entry in enumerate(arrays.entries):
+            a = {name: np.asarray(v) for name, v in arrays.shard(i).items()}
             _check_physics(root / entry["path"], manifest, a)
             shape_counts.update(a["shape_id"][a["mask"]].tolist())
             material_counts.update(a["material_id"][a["mask"]].tolist())
@@ -140,7 +140,7 @@ def validate_dataset(path: str | Path) -> dict:
             sums, n = reference_sums(meshes, a)
             totals = {k: totals[k] + sums[k] for k in totals}
             pairs += n
-        summary["splits"][split] = (len(arrays), len(arrays.shards))
+        summary["splits"][split] = (len(arrays), arrays.n_shards)
         summary["references"][split] = {f"{k}_loss": v / max(pairs, 1) for k, v in totals.items()}
     summary["objects"] = objects
     summary["shape_counts"] = shape_counts

@@ -1,4 +1,4 @@
-"""The 11 procedural unit-size shapes (SPEC 1): closed triangle meshes built from formulas.
+"""The 11 procedural unit-size shapes: closed triangle meshes built from formulas.
 
 Each builder returns a watertight ``trimesh.Trimesh``; :func:`procedural_mesh` then normalises it
 the way KuBasic's assets are: the largest bounding-box side is 1 and the origin is the centre of

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 
 from eqscale.atomic import atomic_path
-from eqscale.data.format import SPLITS, SplitArrays, read_manifest
+from eqscale.data.format import FRAMES, SPLITS, SplitArrays, read_manifest
 from eqscale.data.tokens import TokenMeshes, object_statics, posed_vertices
 from eqscale.errors import EqscaleError
 
-PANEL_FRAMES = (0, 6, 12, 18, 24)
+PANEL_FRAMES = tuple(i * (FRAMES - 1) // 4 for i in range(5))  # first, quarters, last
 
 
 def _floor_patch(floor: np.ndarray, centre: np.ndarray, half: float) -> np.ndarray:
@@ -29,11 +29,12 @@ def _floor_patch(floor: np.ndarray, centre: np.ndarray, half: float) -> np.ndarr
 
 
 def render_trajectory(path: str | Path, split: str, index: int, out: str | Path) -> Path:
-    """Draw trajectory ``index`` of ``split`` at a few frames into the PNG ``out``."""
-    import matplotlib
+    """Draw trajectory ``index`` of ``split`` at a few frames into the PNG ``out``.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Draws on its own Agg canvas, not through pyplot: a notebook's backend stays as it was."""
+    from matplotlib import colormaps
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
     from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 
     if split not in SPLITS:
@@ -61,9 +62,10 @@ def render_trajectory(path: str | Path, split: str, index: int, out: str | Path)
     lo, hi = points.min(0) - 0.5, points.max(0) + 0.5
     centre, half = (lo + hi) / 2, float((hi - lo).max()) / 2
     names = [s["name"] for s in manifest["shapes"]]
-    colours = plt.get_cmap("tab10")
+    colours = colormaps["tab10"]
 
-    fig = plt.figure(figsize=(4.5 * len(PANEL_FRAMES), 4.2))
+    fig = Figure(figsize=(4.5 * len(PANEL_FRAMES), 4.2))
+    FigureCanvasAgg(fig)
     for p, f in enumerate(PANEL_FRAMES):
         ax = fig.add_subplot(1, len(PANEL_FRAMES), p + 1, projection="3d")
         ax.add_collection3d(Poly3DCollection(
@@ -85,9 +87,6 @@ def render_trajectory(path: str | Path, split: str, index: int, out: str | Path)
     fig.suptitle(f"{Path(path).name} {split}[{index}], seed {int(traj['seed'])}: {legend}",
                  fontsize=9)
     fig.tight_layout()
-    try:
-        with atomic_path(out) as tmp:
-            fig.savefig(tmp, format="png", dpi=110)
-    finally:
-        plt.close(fig)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
     return out

@@ -1,4 +1,4 @@
-"""Shape sets (SPEC 1): collision geometry for PyBullet and a decimated token mesh per shape.
+"""Shape sets: collision geometry for PyBullet and a decimated token mesh per shape.
 
 A shape set is ``procedural`` (built from formulas, convex decomposition by PyBullet's V-HACD,
 cached on disk) or ``kubasic:PATH`` (Kubric's KuBasic collision assets read from PATH, never

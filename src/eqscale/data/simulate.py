@@ -1,4 +1,4 @@
-"""One MOVi-B-like trajectory (SPEC 1): sample a scene from a seed, simulate it in PyBullet.
+"""One MOVi-B-like trajectory (docs/data.md): sample a scene from a seed, simulate it in PyBullet.
 
 Everything random comes from ``numpy.random.default_rng(seed)`` in a fixed order, and each
 trajectory starts from ``resetSimulation``, so a seed gives the bit-identical trajectory in any
@@ -11,10 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from eqscale.data.format import FRAMES, MAX_OBJECTS
 from eqscale.data.shapes import ShapeSet
 
-MAX_OBJECTS = 10
-FRAMES = 25
 FRAME_RATE = 12
 STEPS_PER_FRAME = 20  # 240 Hz physics / 12 fps
 TIME_STEP = 1.0 / 240.0
@@ -63,7 +62,7 @@ def _xyzw(q: np.ndarray) -> list[float]:
 
 
 def reset_world(pb, client: int) -> int:
-    """Empty world with SPEC 1's engine parameters, gravity and the floor slab; the floor id."""
+    """Empty world with the engine parameters, gravity and floor slab of docs/data.md; floor id."""
     pb.resetSimulation(physicsClientId=client)
     pb.setPhysicsEngineParameter(
         fixedTimeStep=TIME_STEP, restitutionVelocityThreshold=0, warmStartingFactor=0,
@@ -151,7 +150,7 @@ def record(pb, client: int, bodies: list[int]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def simulate_trajectory(pb, client: int, shapes: ShapeSet, seed: int) -> dict[str, np.ndarray]:
-    """The trajectory of ``seed`` as one row of the SPEC 2 arrays (padded to 10 objects)."""
+    """The trajectory of ``seed`` as one row of the dataset arrays (padded to 10 objects)."""
     rng = np.random.default_rng(seed)
     scene = None
     while scene is None:  # resample the whole scene if an object could not be placed

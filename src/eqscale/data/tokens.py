@@ -1,4 +1,4 @@
-"""Token meshes and posed vertices (SPEC 3): one token per face of each object's token mesh.
+"""Token meshes and posed vertices: one token per face of each object's token mesh.
 
 Each shape's token mesh (at most ``faces_per_object`` faces, stored in the manifest) is padded to
 ``V`` vertices and ``P = faces_per_object`` faces. An object at scale ``s`` with centre-of-mass

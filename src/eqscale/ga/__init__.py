@@ -17,7 +17,8 @@ _EXPORTS = {
     "products": ("dense_enabled", "dual", "geometric_product", "grade_involute", "grade_project",
                  "inner_product", "join", "outer_product", "regressive_product", "reverse",
                  "undual", "use_dense"),
-    "basis": ("BLADE_NAMES", "BLADES", "GRADE_SLICES", "GRADES"),
+    "basis": ("BLADE_NAMES", "BLADES", "GRADE_SLICES", "GRADES", "PSEUDOSCALAR", "blade",
+              "blade_slice"),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 

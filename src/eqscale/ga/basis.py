@@ -30,8 +30,24 @@ GRADE_SLICES: tuple[slice, ...] = (slice(0, 1), slice(1, 5), slice(5, 11), slice
                                    slice(15, 16))
 INDEX: dict[tuple[int, ...], int] = {b: i for i, b in enumerate(BLADES)}
 E0_FREE: tuple[int, ...] = tuple(i for i, b in enumerate(BLADES) if 0 not in b)
-PSEUDOSCALAR = 15
-E123 = 14
+
+
+def blade(name: str) -> int:
+    """The component index of the blade called ``name`` (``"1"``, ``"e0"``, ..., ``"e0123"``)."""
+    try:
+        return BLADE_NAMES.index(name)
+    except ValueError:
+        raise ValueError(f"no basis blade {name!r}; the blades are {', '.join(BLADE_NAMES)}") \
+            from None
+
+
+def blade_slice(first: str, last: str) -> slice:
+    """The components from blade ``first`` to blade ``last`` inclusive, as one slice."""
+    return slice(blade(first), blade(last) + 1)
+
+
+PSEUDOSCALAR = blade("e0123")
+E123 = blade("e123")
 
 
 def blade_product(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:

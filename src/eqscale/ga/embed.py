@@ -14,9 +14,13 @@ from __future__ import annotations
 import torch
 
 from eqscale.ga import tables
+from eqscale.ga.basis import blade, blade_slice
 from eqscale.ga.products import geometric_product, grade_involute, reverse
 
-_E012, _E013, _E023, _E123 = 11, 12, 13, 14
+_E012, _E013, _E023, _E123 = (blade(n) for n in ("e012", "e013", "e023", "e123"))
+_E0, _NORMAL = blade("e0"), blade_slice("e1", "e3")  # plane: offset and normal
+_TRANSLATION = blade_slice("e01", "e03")
+_E12, _E13, _E23 = (blade(n) for n in ("e12", "e13", "e23"))
 
 
 def _check_last(t: torch.Tensor, size: int, what: str) -> None:
@@ -53,8 +57,8 @@ def embed_plane(normal: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
     _check_last(normal, 3, "normals")
     normal, offset = torch.broadcast_tensors(normal, offset.unsqueeze(-1))
     mv = normal.new_zeros(*normal.shape[:-1], 16)
-    mv[..., 1] = -offset[..., 0]
-    mv[..., 2:5] = normal
+    mv[..., _E0] = -offset[..., 0]
+    mv[..., _NORMAL] = normal
     return mv
 
 
@@ -62,8 +66,8 @@ def embed_translation(t: torch.Tensor) -> torch.Tensor:
     """Translations ``(..., 3)`` -> motors ``(..., 16)`` (even versors)."""
     _check_last(t, 3, "translations")
     mv = t.new_zeros(*t.shape[:-1], 16)
-    mv[..., 0] = 1.0
-    mv[..., 5:8] = -0.5 * t
+    mv[..., 0] = 1.0  # the scalar
+    mv[..., _TRANSLATION] = -0.5 * t
     return mv
 
 
@@ -71,10 +75,10 @@ def embed_rotation(q: torch.Tensor) -> torch.Tensor:
     """Unit quaternions ``(..., 4)`` as (w, x, y, z) -> rotors ``(..., 16)``."""
     _check_last(q, 4, "quaternions")
     mv = q.new_zeros(*q.shape[:-1], 16)
-    mv[..., 0] = q[..., 0]
-    mv[..., 8] = -q[..., 3]
-    mv[..., 9] = q[..., 2]
-    mv[..., 10] = -q[..., 1]
+    mv[..., 0] = q[..., 0]  # the scalar
+    mv[..., _E12] = -q[..., 3]
+    mv[..., _E13] = q[..., 2]
+    mv[..., _E23] = -q[..., 1]
     return mv
 
 

@@ -3,8 +3,9 @@
 ``build_model(arch, size, faces_per_object)`` returns a ``torch.nn.Module`` whose
 ``forward(batch)`` gives each object's :class:`RigidMotion` from frame t to t+1
 (docs/interfaces.md). docs/models.md describes both models, the schedules and the formulas.
-The size schedules and their cost formulas (:mod:`eqscale.models.sizes`) import no torch; the
-modules are imported when a model is built.
+The architecture registry (:mod:`eqscale.models.registry`), the size schedules and their cost
+formulas (:mod:`eqscale.models.sizes`) import no torch; the modules are imported when a model is
+built.
 """
 
 from __future__ import annotations
@@ -12,25 +13,22 @@ from __future__ import annotations
 from typing import Any
 
 from eqscale.errors import EqscaleError
-from eqscale.models.sizes import (
-    ARCHS,
-    SIZES,
-    FlopCount,
+from eqscale.models.registry import (
+    Architecture,
+    architecture,
     flops_per_sample,
+    names,
     parameter_count,
+    register,
     size_config,
 )
-
-_BUILDERS = {"transformer": ("eqscale.models.transformer", "TransformerTaskModel"),
-             "gatr": ("eqscale.models.gatr_model", "GATrTaskModel")}
+from eqscale.models.sizes import FlopCount
 
 
 def build_model(arch: str, size: int | str, faces_per_object: int) -> Any:
     """A freshly initialised task model (a ``torch.nn.Module``) of architecture ``arch`` at
     size index ``size``. Uses torch's global RNG for initialisation (seed it for reproducible
     weights)."""
-    import importlib
-
     config = size_config(arch, size)
     try:
         faces = int(faces_per_object)
@@ -38,8 +36,7 @@ def build_model(arch: str, size: int | str, faces_per_object: int) -> Any:
         faces = 0
     if faces < 1 or faces != faces_per_object:
         raise EqscaleError(f"faces_per_object must be a positive integer, got {faces_per_object!r}")
-    module, name = _BUILDERS[arch]
-    return getattr(importlib.import_module(module), name)(config, faces)
+    return architecture(arch).build(config, faces)
 
 
 def __getattr__(name: str) -> Any:
@@ -51,13 +48,15 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "ARCHS",
-    "SIZES",
+    "Architecture",
     "FlopCount",
     "RigidMotion",
     "apply_motion",
+    "architecture",
     "build_model",
     "flops_per_sample",
+    "names",
     "parameter_count",
+    "register",
     "size_config",
 ]

@@ -9,32 +9,18 @@ in float32.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
-from eqscale import atomic
-from eqscale.errors import EqscaleError
+from eqscale.atomic import write_json_atomic
+from eqscale.devices import resolve_device
 from eqscale.models.flops import flops_per_sample
 from eqscale.models.loss import task_loss
+from eqscale.models.registry import parameter_count
 from eqscale.models.rigidity import apply_motion
-from eqscale.models.sizes import parameter_count
-
-
-def resolve_device(device: str | None) -> torch.device:
-    """``None`` -> cuda when available, else cpu; unknown or unavailable devices are errors."""
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise EqscaleError(f"unknown device {device!r}") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise EqscaleError(f"device {device!r} requested but CUDA is not available")
-    return dev
 
 
 def benchmark_batch(batch_size: int, objects: int, faces: int, seed: int = 0,
@@ -177,14 +163,10 @@ def format_table(result: dict) -> str:
     return "\n".join(lines)
 
 
-def write_json_atomic(path: str | os.PathLike, data: dict) -> None:
-    """Write ``data`` as indented JSON, atomically (:mod:`eqscale.atomic`)."""
-    atomic.write_json_atomic(path, data, indent=2)
-
-
 def bench_models(out: str | None = None, quick: bool = False, device: str | None = None,
                  compile: bool | None = None) -> dict:
-    """CLI entry (``eqscale bench models``): print the table, optionally write JSON to ``out``.
+    """``eqscale bench models``: the measured rows (:func:`format_table` shows them),
+    optionally also written as JSON to ``out``.
 
     ``compile`` adds compiled step times and utilisation beside the eager ones (default: on
     CUDA, where training compiles by default; on CPU only when asked, it takes minutes)."""
@@ -200,7 +182,6 @@ def bench_models(out: str | None = None, quick: bool = False, device: str | None
         config = {"batch_size": 8, "objects": 10, "faces": 8, "repeats": 5, "peak_n": 1024}
     result = run_benchmark(sizes, device=dev, compile=dev.type == "cuda" if compile is None
                            else compile, **config)
-    print(format_table(result))
     if out is not None:
-        write_json_atomic(out, result)
+        write_json_atomic(out, result, indent=2)
     return result

@@ -1,13 +1,15 @@
 """``FlopCounterMode`` support: the counter must see every op the executed count charges.
 
 The FLOP formulas themselves (nominal and executed) are torch-free methods of the size
-configurations in :mod:`eqscale.models.sizes`, re-exported here; ``tests/models/test_flops.py``
+configurations in :mod:`eqscale.models.sizes` (per architecture through
+:mod:`eqscale.models.registry`), re-exported here; ``tests/models/test_flops.py``
 checks the executed count against ``torch.utils.flop_counter.FlopCounterMode``.
 """
 
 from __future__ import annotations
 
-from eqscale.models.sizes import FlopCount, attention_pairs, flops_per_sample
+from eqscale.models.registry import flops_per_sample
+from eqscale.models.sizes import FlopCount, attention_pairs
 
 __all__ = ["FlopCount", "attention_pairs", "flops_per_sample", "register_cpu_attention_flops"]
 

@@ -1,4 +1,4 @@
-"""The GATr task model (SPEC 4): E(3)-equivariant from the scene to the predicted motions.
+"""The GATr task model: E(3)-equivariant from the scene to the predicted motions.
 
 Token = one face, with 8 multivector channels and 4 scalar channels:
 
@@ -34,6 +34,7 @@ import torch
 from torch import Tensor, nn
 
 from eqscale.ga import embed_plane, embed_point
+from eqscale.ga.basis import BLADE_NAMES, blade_slice
 from eqscale.models.inputs import SceneInputs, read_batch
 from eqscale.models.masks import block_levels, global_attention_mask, object_attention_mask
 from eqscale.models.motors import motor_to_motion, normalize_motor
@@ -50,7 +51,11 @@ from eqscale.nn import EquiLinear, GATr, reference_multivector
 from eqscale.nn import GATrConfig as NetworkConfig
 
 IN_MV, IN_S = GATrSize.IN_MV, GATrSize.IN_S
-_ROTOR = torch.tensor([float(i in (0, 8, 9, 10)) for i in range(16)])  # 1, e12, e13, e23
+# The rotor part of the head's output: 1, e12, e13, e23 (a CPU tensor even when this module is
+# first imported under another default device, e.g. meta).
+_ROTOR = torch.tensor([float(name in ("1", "e12", "e13", "e23")) for name in BLADE_NAMES],
+                      device="cpu")
+_SHIFT = blade_slice("e1", "e3")  # the plane-normal components
 GRAVITY_SCALE = 0.1
 HEAD_INIT_SCALE = 0.01
 
@@ -97,7 +102,7 @@ def rotation_and_shift(out: Tensor) -> tuple[Tensor, Tensor]:
     rotor = out * _ROTOR.to(device=out.device, dtype=out.dtype)
     rotor = torch.cat([rotor[..., :1] + 1.0, rotor[..., 1:]], dim=-1)
     rotation = motor_to_motion(normalize_motor(rotor)).rotation
-    return rotation, out[..., 2:5]
+    return rotation, out[..., _SHIFT]
 
 
 class GATrTaskModel(nn.Module):

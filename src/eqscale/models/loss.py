@@ -1,4 +1,4 @@
-"""The task loss of SPEC 3: vertex error of the predicted frame-(t+1) token meshes."""
+"""The task loss (docs/models.md): vertex error of the predicted frame-(t+1) token meshes."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def object_errors(pred_verts: Tensor, batch: dict[str, Tensor]) -> Tensor:
 
 
 def task_loss(pred_verts: Tensor, batch: dict[str, Tensor]) -> Tensor:
-    """SPEC 3 loss: per-object mean squared vertex error, averaged over all real objects.
+    """Task loss: per-object mean squared vertex error, averaged over all real objects.
 
     pred_verts: (B, K, V, 3). Returns a scalar tensor. Every real object of the batch has equal
     weight, whatever its vertex count or its scene's object count.

@@ -1,4 +1,4 @@
-"""Hierarchical attention masks: object-level and global (SPEC 4).
+"""Hierarchical attention masks: object-level and global (docs/models.md).
 
 Tokens are laid out object by object: token ``k * P + p`` is face ``p`` of object slot ``k``.
 Object-level blocks run on the reshaped view ``(B * K, P, ...)`` (each object is its own short

@@ -12,6 +12,7 @@ from torch import Tensor
 
 from eqscale.ga import (
     GRADES,
+    PSEUDOSCALAR,
     embed_point,
     extract_point,
     geometric_product,
@@ -20,8 +21,8 @@ from eqscale.ga import (
 )
 from eqscale.models.rigidity import RigidMotion
 
-_EVEN = torch.tensor([g % 2 == 0 for g in GRADES])
-_PSEUDOSCALAR = 15
+_EVEN = torch.tensor([g % 2 == 0 for g in GRADES], device="cpu")  # not the ambient device
+_PSEUDOSCALAR = PSEUDOSCALAR
 
 
 def even_part(x: Tensor) -> Tensor:

@@ -1,4 +1,4 @@
-"""Object rigidity shared by both task models (SPEC 3).
+"""Object rigidity shared by both task models (docs/models.md, Rigidity and the loss).
 
 Every token proposes a rigid motion of its object from frame t to t+1; per object the proposals
 are averaged over the object's real tokens and the average is projected back onto the proper

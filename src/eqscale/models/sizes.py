@@ -1,7 +1,8 @@
 """Size configurations of both architectures, with their parameter and FLOP formulas (no torch).
 
-``SIZES[arch][i]`` is the configuration of size index ``i`` (one knob per architecture). Sizes 0-2
-are the CPU sizes of the ``tiny``/``demo`` presets; the largest are GPU-cluster sizes. Each size
+``TRANSFORMER_SIZES[i]`` and ``GATR_SIZES[i]`` are the configurations of size index ``i`` (one
+knob per architecture; :mod:`eqscale.models.registry` serves them by name). Sizes 0-2 are the
+CPU sizes of the ``tiny``/``demo`` presets; the largest are GPU-cluster sizes. Each size
 class knows its closed-form parameter count (tests compare it with the built modules) and its
 training FLOPs per sample in both conventions of docs/models.md, "Compute accounting":
 
@@ -27,10 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eqscale.errors import EqscaleError
 from eqscale.ga.basis import terms
-
-ARCHS = ("transformer", "gatr")
 
 
 @dataclass(frozen=True)
@@ -205,70 +203,25 @@ class GATrSize:
         return FlopCount(nominal=float(nominal), executed=float(executed))
 
 
-SIZES: dict[str, tuple] = {
-    "transformer": (
-        TransformerSize(width=16, depth=2, heads=2),
-        TransformerSize(width=32, depth=2, heads=2),
-        TransformerSize(width=48, depth=4, heads=4),
-        TransformerSize(width=96, depth=4, heads=4),
-        TransformerSize(width=192, depth=6, heads=6),
-        TransformerSize(width=384, depth=8, heads=6),
-        TransformerSize(width=768, depth=12, heads=12),
-        TransformerSize(width=1024, depth=16, heads=16),
-    ),
-    "gatr": (
-        GATrSize(mv_channels=4, s_channels=8, depth=2, heads=2),
-        GATrSize(mv_channels=8, s_channels=16, depth=2, heads=2),
-        GATrSize(mv_channels=12, s_channels=24, depth=4, heads=4),
-        GATrSize(mv_channels=24, s_channels=48, depth=4, heads=4),
-        GATrSize(mv_channels=48, s_channels=96, depth=6, heads=6),
-        GATrSize(mv_channels=96, s_channels=192, depth=8, heads=6),
-        GATrSize(mv_channels=192, s_channels=384, depth=12, heads=12),
-        GATrSize(mv_channels=256, s_channels=512, depth=16, heads=16),
-    ),
-}
+# The size schedules (index 0 = smallest); :mod:`eqscale.models.registry` registers them.
+TRANSFORMER_SIZES = (
+    TransformerSize(width=16, depth=2, heads=2),
+    TransformerSize(width=32, depth=2, heads=2),
+    TransformerSize(width=48, depth=4, heads=4),
+    TransformerSize(width=96, depth=4, heads=4),
+    TransformerSize(width=192, depth=6, heads=6),
+    TransformerSize(width=384, depth=8, heads=6),
+    TransformerSize(width=768, depth=12, heads=12),
+    TransformerSize(width=1024, depth=16, heads=16),
+)
 
-
-def check_arch(arch: str) -> str:
-    if arch not in ARCHS:
-        raise EqscaleError(f"unknown model {arch!r}; choose one of {', '.join(ARCHS)}")
-    return arch
-
-
-def check_size(arch: str, size: int | str) -> int:
-    """Validate a size index (an int, or a string of digits from the command line)."""
-    check_arch(arch)
-    try:
-        index = int(size)
-    except (TypeError, ValueError):
-        raise EqscaleError(f"model size must be an integer index, got {size!r}") from None
-    n = len(SIZES[arch])
-    if not 0 <= index < n:
-        raise EqscaleError(f"{arch} size {index} is out of range; sizes are 0..{n - 1}")
-    return index
-
-
-def size_config(arch: str, size: int | str) -> TransformerSize | GATrSize:
-    """The configuration of size index ``size`` of architecture ``arch``."""
-    index = check_size(arch, size)
-    return SIZES[arch][index]
-
-
-def parameter_count(arch: str, size: int | str) -> int:
-    """Trainable parameters of ``build_model(arch, size, ...)`` (independent of faces)."""
-    return size_config(arch, size).parameters()
-
-
-def flops_per_sample(arch: str, size: int | str, objects: float,
-                     faces_per_object: int) -> FlopCount:
-    """Training FLOPs (forward + backward) of one sample of ``objects`` x ``faces_per_object``.
-
-    ``objects`` is the number of object slots the model runs on; pass the mean over a dataset
-    for an average cost (it may be fractional).
-    """
-    check_arch(arch)
-    if not objects > 0 or not faces_per_object >= 1:
-        raise EqscaleError(
-            f"need objects > 0 and faces_per_object >= 1, got {objects} and {faces_per_object}"
-        )
-    return size_config(arch, size).flops(float(objects), int(faces_per_object))
+GATR_SIZES = (
+    GATrSize(mv_channels=4, s_channels=8, depth=2, heads=2),
+    GATrSize(mv_channels=8, s_channels=16, depth=2, heads=2),
+    GATrSize(mv_channels=12, s_channels=24, depth=4, heads=4),
+    GATrSize(mv_channels=24, s_channels=48, depth=4, heads=4),
+    GATrSize(mv_channels=48, s_channels=96, depth=6, heads=6),
+    GATrSize(mv_channels=96, s_channels=192, depth=8, heads=6),
+    GATrSize(mv_channels=192, s_channels=384, depth=12, heads=12),
+    GATrSize(mv_channels=256, s_channels=512, depth=16, heads=16),
+)

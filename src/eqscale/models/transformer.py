@@ -1,4 +1,4 @@
-"""The baseline transformer task model (SPEC 4).
+"""The baseline transformer task model (docs/models.md, Baseline transformer).
 
 Token = one face. Its three frame-t vertices and their displacements since t-1 enter twice: as
 random Fourier features (fixed Gaussian frequency matrices, sin/cos) and as raw coordinates
@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from eqscale.models.inputs import read_batch
+from eqscale.models.inputs import SceneInputs, read_batch
 from eqscale.models.masks import (
     block_levels,
     global_attention_mask,
@@ -123,7 +123,8 @@ class TransformerTaskModel(nn.Module):
 
     def token_features(self, faces_prev: Tensor, faces_t: Tensor, scalars: Tensor,
                        floor: Tensor, gravity: Tensor) -> Tensor:
-        """Concatenated token features (B, K, P, config.input_features)."""
+        """Concatenated token features (B, K, P, config.input_features); ``floor`` (B, 4) and
+        ``gravity`` (B, 3) are the scene's, or (B, K, 4) and (B, K, 3) one per object."""
         b, k, p = faces_t.shape[:3]
         c = self.config
         motion = faces_t - faces_prev
@@ -131,17 +132,28 @@ class TransformerTaskModel(nn.Module):
         mot = self.motion_features(motion).reshape(b, k, p, -1)
         raw = torch.cat([c.raw_position_scale * faces_t.reshape(b, k, p, 9),
                          c.raw_motion_scale * motion.reshape(b, k, p, 9)], dim=-1)
-        glob = torch.cat([floor, GRAVITY_SCALE * gravity], dim=-1)[:, None, None, :]
+        glob = torch.cat([floor, GRAVITY_SCALE * gravity], dim=-1)
+        glob = (glob[:, None, None, :] if glob.dim() == 2 else glob[:, :, None, :])
         glob = glob.expand(b, k, p, 7)
         return torch.cat([pos, mot, raw, scalars[:, :, None, :].expand(b, k, p, 4), glob],
                          dim=-1)
+
+    def input_frame(self, inp: SceneInputs) -> tuple[Tensor, Tensor] | None:
+        """Each object's frame (rotation (B, K, 3, 3), whose columns are its axes, and origin
+        (B, K, 3)) to express its inputs and read its outputs in; None: the world frame.
+        The baseline sees the world as it is; a subclass may choose, e.g., principal axes."""
+        return None
 
     def forward(self, batch: dict[str, Tensor]) -> RigidMotion:
         dtype = self.embed.weight.dtype
         inp = read_batch(batch, self.faces_per_object, dtype)
         b, k, p = inp.face_mask.shape
-        feats = self.token_features(inp.faces_prev, inp.faces_t, inp.scalars, inp.floor,
-                                    inp.gravity)
+        frame = self.input_frame(inp)
+        if frame is None:
+            feats = self.token_features(inp.faces_prev, inp.faces_t, inp.scalars, inp.floor,
+                                        inp.gravity)
+        else:
+            feats = self.token_features(*_in_frame(inp, *frame))
         feats = torch.where(inp.face_mask[..., None], feats, 0.0)
         x = self.embed(feats.reshape(b, k * p, -1))
         masks = {"object": object_attention_mask(inp.face_mask),
@@ -155,7 +167,26 @@ class TransformerTaskModel(nn.Module):
         with full_precision(out.device):
             mean = masked_mean(at_least_float32(out), inp.face_mask).to(inp.centroid)
             identity = torch.tensor(IDENTITY_6D, dtype=mean.dtype, device=mean.device)
-            rotation = rotation_from_6d(identity + mean[..., 3:]) @ inp.last_rotation
-            displacement = inp.displacement + mean[..., :3]
+            correction, shift = rotation_from_6d(identity + mean[..., 3:]), mean[..., :3]
+            if frame is not None:  # read in the object's frame: back to the world
+                axes = frame[0].to(mean.dtype)
+                correction = axes @ correction @ axes.transpose(-1, -2)
+                shift = (axes @ shift[..., None])[..., 0]
+            rotation = correction @ inp.last_rotation
+            displacement = inp.displacement + shift
             motion = motion_about_centroid(rotation, inp.centroid, displacement)
             return identity_for_padding(motion, inp.object_mask)
+
+
+def _in_frame(inp: SceneInputs, axes: Tensor, origin: Tensor) -> tuple[Tensor, ...]:
+    """The transformer's inputs expressed in per-object frames: coordinates ``axes^T (x - o)``,
+    directions ``axes^T v``, each object's floor plane ``n' = axes^T n, d' = d - n . o``."""
+    def point(x: Tensor) -> Tensor:  # (B, K, P, 3, 3)
+        return torch.einsum("bkji,bkpvj->bkpvi", axes, x - origin[:, :, None, None, :])
+
+    normal, offset = inp.floor[:, None, :3], inp.floor[:, None, 3]
+    floor_normal = torch.einsum("bkji,bkj->bki", axes, normal.expand_as(origin))
+    floor_offset = offset - (normal * origin).sum(-1)
+    gravity = torch.einsum("bkji,bkj->bki", axes, inp.gravity[:, None].expand_as(origin))
+    return (point(inp.faces_prev), point(inp.faces_t), inp.scalars,
+            torch.cat([floor_normal, floor_offset[..., None]], dim=-1), gravity)

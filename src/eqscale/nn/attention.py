@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from eqscale.ga import tables
+from eqscale.ga.basis import blade
 from eqscale.ga.products import dense_enabled
 from eqscale.nn.linear import (
     EquiLinear,
@@ -38,7 +39,8 @@ from eqscale.nn.linear import (
     to_component_major,
 )
 
-_E012, _E013, _E023, _E123 = 11, 12, 13, 14
+_E012, _E013, _E023, _E123 = (blade(n) for n in ("e012", "e013", "e023", "e123"))
+_TRIVECTORS = tables.GRADE_SLICES[3]  # e012, e013, e023, e123
 # The inner-product part of the logits: the e0-free components without e123.
 _INNER_INDEX = tuple(i for i in tables.E0_FREE if i != _E123)
 NORMALIZER_EPS = 1e-3
@@ -139,7 +141,7 @@ class GeometricAttention(nn.Module):
         # queries and keys together: features (12, B, T, 2, H, C_h), one permute for both
         qk = at_least_float32(ops[:, :, :, :2])
         feats = torch.cat([qk.index_select(0, _inner_index(xt.device)),
-                           query_key_distance_features(qk[11:15], self.distance_weights())])
+                           query_key_distance_features(qk[_TRIVECTORS], self.distance_weights())])
         qk_s = at_least_float32(qkv_s.view(b, n_tok, 3, h, s_h)[:, :, :2])  # (B, T, 2, H, S_h)
         qk_feats = torch.cat([feats.permute(3, 1, 4, 2, 0, 5).reshape(2, b, h, n_tok, -1),
                               qk_s.permute(2, 0, 3, 1, 4)], dim=-1)  # (2, B, H, T, D)

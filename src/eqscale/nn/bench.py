@@ -20,7 +20,8 @@ from dataclasses import asdict, dataclass
 import torch
 
 from eqscale.atomic import write_json_atomic
-from eqscale.errors import EqscaleError
+from eqscale.devices import resolve_device
+from eqscale.ga import embed_point
 from eqscale.ga.products import use_dense
 from eqscale.nn.block import GATrBlock
 from eqscale.nn.gatr import GATr, GATrConfig
@@ -49,17 +50,6 @@ PROBLEMS = (
 QUICK = (BenchConfig(batch=2, tokens=32, repeats=2, warmup=1),)
 
 
-def _resolve_device(device: str | None) -> torch.device:
-    name = device or "cpu"
-    try:
-        dev = torch.device(name)
-    except RuntimeError as exc:
-        raise EqscaleError(f"unknown device {name!r}") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise EqscaleError(f"device {name!r} requested but CUDA is not available")
-    return dev
-
-
 def _build(config: BenchConfig, device: torch.device) -> tuple[torch.nn.Module, tuple]:
     """The module and its inputs (points in channel 0, as a task model feeds them)."""
     gen = torch.Generator().manual_seed(0)
@@ -67,8 +57,7 @@ def _build(config: BenchConfig, device: torch.device) -> tuple[torch.nn.Module, 
     c = config
     mv = torch.randn(c.batch, c.tokens, c.mv_channels, 16, generator=gen)
     mv[:, :, 0] = 0.0
-    mv[:, :, 0, 14] = 1.0
-    mv[:, :, 0, 11:14] = torch.randn(c.batch, c.tokens, 3, generator=gen)
+    mv[:, :, 0] = embed_point(torch.randn(c.batch, c.tokens, 3, generator=gen))
     s = torch.randn(c.batch, c.tokens, c.s_channels, generator=gen)
     if c.blocks == 0:
         module: torch.nn.Module = GATrBlock(c.mv_channels, c.s_channels, c.num_heads)
@@ -124,9 +113,9 @@ def thread_counts(device: torch.device) -> list[int]:
 
 
 def bench_ga(out: str | None = None, quick: bool = False, device: str | None = None) -> dict:
-    """Print (and with ``out`` write as JSON) the fast-vs-dense benchmark of every problem at
-    every thread count. The headline ``speedup`` is the first problem's at one thread."""
-    dev = _resolve_device(device)
+    """The fast-vs-dense benchmark of every problem at every thread count (with ``out`` also
+    written as JSON). The headline ``speedup`` is the first problem's at one thread."""
+    dev = resolve_device(device)
     problems = QUICK if quick else PROBLEMS
     default_threads = torch.get_num_threads()
     runs = []
@@ -137,19 +126,25 @@ def bench_ga(out: str | None = None, quick: bool = False, device: str | None = N
                 runs.append(run_bench(config, dev))
     finally:
         torch.set_num_threads(default_threads)
-    print(f"GATr forward+backward, fast path (grade-wise linear maps, sparse products) vs dense "
-          f"reference (16x16 blocks, full tables), {dev}, best of {problems[0].repeats}")
-    print("  problem                                          | threads | fast (s) | dense (s) "
-          "| speed-up")
-    for run in runs:
-        c = run["config"]
-        what = (f"{run['problem']}: batch {c['batch']}, {c['tokens']} tokens, "
-                f"{c['mv_channels']}/{c['s_channels']} ch, {c['blocks'] or 1} block(s)")
-        print(f"  {what:48s} | {run['threads']:7d} | {run['fast_seconds']:8.4f} | "
-              f"{run['dense_seconds']:9.4f} | {run['speedup']:6.2f}x")
-    result = dict(runs[0], runs=runs)
-    print(f"  speed-up: {result['speedup']:.2f}x ({result['problem']}, "
-          f"{result['threads']} thread(s))")
+    result = dict(runs[0], runs=runs, device=str(dev), repeats=problems[0].repeats)
     if out is not None:
         write_json_atomic(out, result, indent=2)
     return result
+
+
+def format_ga_bench(result: dict) -> str:
+    """The benchmark's table for the terminal."""
+    lines = [f"GATr forward+backward, fast path (grade-wise linear maps, sparse products) vs "
+             f"dense reference (16x16 blocks, full tables), {result['device']}, best of "
+             f"{result['repeats']}",
+             "  problem                                          | threads | fast (s) | dense (s) "
+             "| speed-up"]
+    for run in result["runs"]:
+        c = run["config"]
+        what = (f"{run['problem']}: batch {c['batch']}, {c['tokens']} tokens, "
+                f"{c['mv_channels']}/{c['s_channels']} ch, {c['blocks'] or 1} block(s)")
+        lines.append(f"  {what:48s} | {run['threads']:7d} | {run['fast_seconds']:8.4f} | "
+                     f"{run['dense_seconds']:9.4f} | {run['speedup']:6.2f}x")
+    lines.append(f"  speed-up: {result['speedup']:.2f}x ({result['problem']}, "
+                 f"{result['threads']} thread(s))")
+    return "\n".join(lines)

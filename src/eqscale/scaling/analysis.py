@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from eqscale.atomic import write_json_atomic
 from eqscale.errors import EqscaleError, FitError
 from eqscale.scaling.bootstrap import BootstrapSamples, stratified_resample
 from eqscale.scaling.compute import (
@@ -26,22 +27,22 @@ from eqscale.scaling.compute import (
     fit_cost_model,
     frontier_points,
     isoflop_minimum,
+    matched_ratio,
     pareto_points,
 )
-from eqscale.scaling.files import write_json_atomic
 from eqscale.scaling.fits import (
-    EXPONENT_BOUND,
     ParametricFit,
     PowerLawFit,
     fit_parametric,
     fit_power_law,
 )
+from eqscale.scaling.identification import identify
 from eqscale.scaling.learning_rates import lr_summary
 from eqscale.scaling.references import reference_summary
 from eqscale.scaling.runtable import BASELINE, EQUIVARIANT, RunTable, load_runs
 
 FitResult = dict[str, Any]
-FITS_FORMAT = "eqscale-fits-3"  # bump when the layout of fits.json changes
+FITS_FORMAT = "eqscale-fits-4"  # bump when the layout of fits.json changes
 
 
 def attempt(fn: Callable[[], dict]) -> FitResult:
@@ -170,7 +171,9 @@ def _data_scaling(runs: RunTable) -> dict:
 def compare(eq: dict, base: dict, wall_at: float | None = None) -> dict:
     """Baseline / equivariant loss at each shared budget (> 1: equivariant wins), their
     geometric mean, the same ratio on the wall-clock frontiers at ``wall_at`` seconds (default:
-    the middle of the range both models cover), and the differences of the exponents."""
+    the middle of the range both models cover), the differences of the exponents, and on the
+    data study the baseline's (``data_ratio``) and the augmented baseline's
+    (``augment_ratio``) loss over the equivariant model's at equal training-set sizes."""
     pe, pb = eq["frontier"]["points"], base["frontier"]["points"]
     le = {f"{b:.4g}": loss for b, loss in zip(pe["budget"], pe["L"])}
     lb = {f"{b:.4g}": loss for b, loss in zip(pb["budget"], pb["L"])}
@@ -184,6 +187,12 @@ def compare(eq: dict, base: dict, wall_at: float | None = None) -> dict:
         out["mean_ratio"] = {"ok": False, "reason": "the two models share no budget"}
     out["wall_ratio"] = attempt(lambda: _wall_ratio(eq["wall_frontier"],
                                                     base["wall_frontier"], wall_at))
+    data = {(m, label): node.get("points", {}) for m, res in (("eq", eq), ("base", base))
+            for label, node in res["data"].items()}
+    eq_data = data.get(("eq", "no_augment"), {})
+    for key, arm in (("data_ratio", "no_augment"), ("augment_ratio", "augment")):
+        if ("base", arm) in data:  # only for a data study that has this arm
+            out[key] = attempt(lambda a=arm: matched_ratio(data[("base", a)], eq_data))
     out["frontier_exponent"] = _difference(eq["frontier"]["power_law"],
                                            base["frontier"]["power_law"], "exponent")
     out["allocation_a"] = _difference(eq["parametric"]["allocation"],
@@ -296,78 +305,6 @@ def analyse(table: RunTable, n_bootstrap: int = 200, seed: int = 0, workers: int
             **result}
 
 
-# --- identification ---------------------------------------------------------------------------
-
-NOT_IDENTIFIED = "not identified at this scale"
-SCALE_SPAN = 1e4  # a scale parameter (E, A, B) whose interval spans more than this factor
-EXPONENT_NAMES = ("exponent", "alpha", "beta")
-
-
-def _unidentified(node: dict, flexible: bool) -> dict[str, str]:
-    """Param -> why it is not identified. ``flexible``: the offset law and L(N, D), whose
-    parameters trade off against each other; for those a scale parameter whose interval spans
-    orders of magnitude (or reaches 0) or an exponent whose interval spans the whole plausible
-    range is not identified. Any law: an estimate on the optimiser's bound, or too few
-    fittable resamples for an interval."""
-    why: dict[str, str] = {}
-    for name in node.get("at_bound", []):
-        why[name] = (f"ends on the optimiser's bound (exponents limited to {EXPONENT_BOUND:g} "
-                     "in size)")
-    if "ci_withheld" in node:
-        for name in node["params"]:
-            why.setdefault(name, node["ci_withheld"])
-    if not flexible:
-        return why
-    for name, (lo, hi) in node.get("ci", {}).items():
-        if name in EXPONENT_NAMES:
-            if hi - lo > EXPONENT_BOUND:
-                why.setdefault(name, f"interval [{lo:.3g}, {hi:.3g}] spans the plausible range")
-        elif name in ("E", "A", "B") and (lo <= 0 or hi / lo > SCALE_SPAN):
-            what = "reaches 0" if lo <= 0 else "spans orders of magnitude"
-            why.setdefault(name, f"interval [{lo:.3g}, {hi:.3g}] {what}")
-    return why
-
-
-def _mark(node: dict, why: dict[str, str]) -> None:
-    if not node.get("ok"):
-        return
-    node["unidentified"] = why
-    node["identified"] = not why
-
-
-def identify(result: dict) -> None:
-    """Mark every fit ``identified`` (bool) with ``unidentified`` (param -> reason): the numbers
-    stay, but a fit that ends on a bound or whose interval spans orders of magnitude is flagged
-    so the tables, figures and conclusion do not present it as a law."""
-    for res in result.get("models", {}).values():
-        groups = [res["frontier"], res["wall_frontier"], *res["data"].values()]
-        for group in groups:
-            for law, flexible in (("power_law", False), ("offset_law", True)):
-                if law in group:
-                    _mark(group[law], _unidentified(group[law], flexible))
-        fit = res["parametric"]["fit"]
-        _mark(fit, _unidentified(fit, True))
-        al = res["parametric"]["allocation"]
-        if fit.get("ok"):
-            why = _unidentified(al, False)
-            if not fit["identified"]:
-                bad = ", ".join(sorted(fit["unidentified"]))
-                for name in al.get("params", {}):
-                    why.setdefault(name, f"derived from an L(N, D) fit whose {bad} are "
-                                         f"{NOT_IDENTIFIED}")
-            _mark(al, why)
-        for key in ("N_opt", "D_opt"):
-            _mark(res["isoflop"][key], _unidentified(res["isoflop"][key], False))
-    comp = result.get("comparison", {})
-    models = result.get("models", {})
-    eq, base = models.get(EQUIVARIANT), models.get(BASELINE)
-    if "allocation_a" in comp and eq and base:
-        sources = [m["parametric"]["allocation"] for m in (eq, base)]
-        if comp["allocation_a"].get("ok") and not all(s.get("identified") for s in sources):
-            _mark(comp["allocation_a"], {"difference": "an allocation exponent is "
-                                                       f"{NOT_IDENTIFIED}"})
-
-
 def _attach_bands(result: dict, samples: BootstrapSamples) -> None:
     """Give each frontier and data law a curve (``x``, ``y``) over its points' range and, when
     the bootstrap allows, a pointwise 95% band (``lo``, ``hi``) for the figures."""
@@ -394,11 +331,12 @@ def _attach_bands(result: dict, samples: BootstrapSamples) -> None:
                     fit["curve"]["lo"], fit["curve"]["hi"] = band[0].tolist(), band[1].tolist()
 
 
-def fit_from_cli(runs: str, out: str | None = None, n_bootstrap: int = 200,
-                 seed: int = 0, workers: int | None = None) -> dict:
-    """``eqscale fit``: analyse a run table, write ``fits.json``, print a summary table."""
+def fit_runs(runs: str | Path, out: str | Path | None = None, n_bootstrap: int = 200,
+             seed: int = 0, workers: int | None = None) -> tuple[dict, Path]:
+    """``eqscale fit``: analyse a run table (a CSV or a study directory) and write the result
+    as ``fits.json`` (``out``: a file or folder; default beside the table). Returns the result
+    and where it went; ``workers`` processes fit the bootstrap (default: the free cores)."""
     from eqscale.oserrors import ensure_writable_dir
-    from eqscale.scaling.summary import summary_table
 
     table = load_runs(runs)
     target = Path(out) if out else Path(table.source).parent / "fits.json"
@@ -410,7 +348,5 @@ def fit_from_cli(runs: str, out: str | None = None, n_bootstrap: int = 200,
 
         workers = free_cores()
     result = analyse(table, n_bootstrap=n_bootstrap, seed=seed, workers=workers)
-    write_json_atomic(target, result)
-    print(summary_table(result))
-    print(f"wrote {target}")
-    return result
+    write_json_atomic(target, result, note_non_finite=False)
+    return result, target

@@ -139,3 +139,18 @@ def allocation(fit: ParametricFit, cost: CostModel) -> Allocation:
     a = fit.beta / denom
     G = (fit.alpha * fit.A / (cost.p * fit.beta * fit.B * cost.k**fit.beta)) ** (1.0 / denom)
     return Allocation(G=float(G), a=float(a), b=float(1.0 - cost.p * a), cost=cost)
+
+
+def matched_ratio(num: dict, den: dict) -> dict:
+    """Geometric mean over the training-set sizes both data-study arms ran of the ratio
+    num / den of their best losses (``points`` dicts with ``n_train`` and ``L``): > 1 where
+    ``den`` reaches the lower loss on the same data."""
+    if not num.get("n_train") or not den.get("n_train"):
+        raise FitError("needs data-study runs of both arms")
+    a = {f"{n:.4g}": loss for n, loss in zip(num["n_train"], num["L"])}
+    b = {f"{n:.4g}": loss for n, loss in zip(den["n_train"], den["L"])}
+    shared = sorted(set(a) & set(b), key=float)
+    if not shared:
+        raise FitError("the two arms share no training-set size")
+    ratio = float(np.exp(np.mean([np.log(a[k] / b[k]) for k in shared])))
+    return {"params": {"ratio": ratio}, "n_train": [float(k) for k in shared]}

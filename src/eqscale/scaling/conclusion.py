@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import math
 
+from eqscale.models.registry import display_name
 from eqscale.scaling.summary import fmt, fmt_p
-
-SHORT_NAMES = {"gatr": "GATr", "transformer": "Transformer"}
 
 
 def _name(model: str) -> str:
-    return SHORT_NAMES.get(model, model)
+    return display_name(model)
 
 
 def _ci(node: dict, param: str) -> str:

@@ -1,39 +1,34 @@
-"""The report's figures (SPEC 7), drawn from the analysis result and the run table.
+"""The report's figures (docs/scaling.md), drawn from the analysis result and the run table.
 
 Each function returns a matplotlib ``Figure`` rendered with the Agg canvas (no display, no
-pyplot state); :func:`render_figures` turns them all into PNG bytes.
+pyplot state), or a one-line note when the table holds nothing to draw;
+:func:`render_figures` turns them all into PNG bytes. The shared look (colours, markers,
+legends, readable ticks, units) is :mod:`eqscale.scaling.style`.
 """
 
 from __future__ import annotations
 
 import io
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from eqscale.scaling import rollout_figures
 from eqscale.scaling.runtable import RunTable
-
-COLORS = {"gatr": "#1f5fa8", "transformer": "#d9731a"}
-AUG_COLOR = "#3a9d4a"
-LABELS = {"gatr": "GATr (equivariant)", "transformer": "Transformer"}
-
-
-def _figure(ncols: int = 1, width: float = 6.4):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width * ncols if ncols > 1 else width, 4.4), layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = [fig.add_subplot(1, ncols, i + 1) for i in range(ncols)]
-    return fig, axes
-
-
-def _color(model: str, index: int) -> str:
-    return COLORS.get(model, f"C{index + 2}")
-
-
-def _label(model: str) -> str:
-    return LABELS.get(model, model)
+from eqscale.scaling.style import (
+    LOSS_LABEL,
+    color,
+    draw_reference,
+    label,
+    legends_below,
+    marker,
+    new_figure,
+    readable_log_ticks,
+    shades,
+    shared_legend,
+    tick_text,
+)
 
 
 def _law_text(fit: dict, var: str) -> str:
@@ -48,42 +43,29 @@ def identified(fit: dict) -> bool:
     return bool(fit.get("ok")) and fit.get("identified", True)
 
 
-def _draw_law(ax, fit: dict, color: str, var: str, dashed: bool = False) -> None:
-    """Fitted curve, its bootstrap band when present, and the law in the legend. A fit not
-    identified at this scale is drawn thin and dotted, without band, and labelled so."""
+def _draw_law(ax, fit: dict, color: str, var: str, offset: bool = False,
+              who: str = "", ls: str = "-") -> None:
+    """Fitted curve, its bootstrap band when present, and the law in the legend (``who``
+    names the curve's owner). An offset law is dashed without band; a fit not identified at
+    this scale is drawn thin and dotted, without band, and labelled so."""
     if not fit.get("ok") or "curve" not in fit:
         return
     c = fit["curve"]
     if not identified(fit):
+        what = "offset law" if offset else "fit"
         ax.plot(c["x"], c["y"], color=color, ls=":", lw=1.0, alpha=0.7,
-                label=f"not identified at this scale: {_law_text(fit, var)}")
+                label=f"{who}{what} not identified at this scale")
         return
-    ax.plot(c["x"], c["y"], color=color, ls="--" if dashed else "-", lw=1.6,
-            label=f"fit {_law_text(fit, var)}")
-    if "lo" in c and not dashed:
+    ax.plot(c["x"], c["y"], color=color, ls="--" if offset else ls, lw=1.6,
+            label=f"{who}fit {_law_text(fit, var)}")
+    if "lo" in c and not offset:
         ax.fill_between(c["x"], c["lo"], c["hi"], color=color, alpha=0.18, lw=0)
 
 
-REFERENCE_COLOR = "0.35"
-
-
-def _draw_reference(ax, result: dict) -> None:
-    """The constant-velocity losses as labelled horizontal lines (when the table has them)."""
-    ref = result.get("reference", {})
-    if ref.get("ok"):
-        ax.axhline(ref["constant_velocity_loss"], color=REFERENCE_COLOR, ls="-.", lw=1.1,
-                   label=f"constant velocity (reference): {ref['constant_velocity_loss']:.3g}",
-                   zorder=1)
-        if "rigid_constant_velocity_loss" in ref:
-            ax.axhline(ref["rigid_constant_velocity_loss"], color=REFERENCE_COLOR, ls=":",
-                       lw=1.1, zorder=1, label="rigid constant velocity (untrained models): "
-                       f"{ref['rigid_constant_velocity_loss']:.3g}")
-
-
-def _finish(ax, xlabel: str, ylabel: str = "test loss", logy: bool = True,
+def _finish(ax, xlabel: str, ylabel: str = LOSS_LABEL, logy: bool = True,
             empty: str = "not enough runs for this figure") -> None:
-    """Log axes, labels, grid and legend; an axes with nothing to draw says so instead (a log
-    scale on empty axes would fail)."""
+    """Log axes, labels and grid; an axes with nothing to draw says so instead (a log scale on
+    empty axes would fail). Legends and ticks are placed by :func:`render_figures`."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     lim = ax.dataLim
@@ -96,25 +78,36 @@ def _finish(ax, xlabel: str, ylabel: str = "test loss", logy: bool = True,
     ax.set_xscale("log")
     if logy:
         ax.set_yscale("log")
-    ax.grid(True, which="both", alpha=0.25)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7 if ax.figure.get_figwidth() < 7 else 6)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.grid(True, which="minor", alpha=0.12)
+
+
+def _points(ax, x, y, model: str, text: str, hollow: bool = False, s: float = 44) -> None:
+    """An architecture's key points: its colour and marker, black edge (hollow: white face)."""
+    c = color(model)
+    ax.scatter(x, y, s=s, marker=marker(model), color="white" if hollow else c,
+               edgecolor=c if hollow else "k", lw=1.2 if hollow else 0.6, label=text, zorder=3)
+
+
+def _all_runs(ax, x, y, model: str) -> None:
+    if len(x):
+        ax.scatter(x, y, s=16, marker=marker(model), color=color(model), alpha=0.3, lw=0,
+                   label=f"{label(model, long=False)}: every run")
 
 
 def loss_vs_compute(result: dict, table: RunTable):
     """All compute-study runs, the per-budget best (frontier) and the fitted L(C) with band."""
-    fig, (ax,) = _figure()
-    for i, (model, res) in enumerate(result["models"].items()):
-        color = _color(model, i)
+    fig, (ax,) = new_figure()
+    for model, res in result["models"].items():
         runs = table.select(model=model, kind="compute")
-        ax.scatter(runs.flops, runs.loss, s=14, color=color, alpha=0.35, lw=0)
+        _all_runs(ax, runs.flops, runs.loss, model)
         pts = res["frontier"]["points"]
-        ax.scatter(pts["C"], pts["L"], s=40, color=color, edgecolor="k", lw=0.6,
-                   label=f"{_label(model)}: best run per budget", zorder=3)
-        _draw_law(ax, res["frontier"]["power_law"], color, "C")
-        _draw_law(ax, res["frontier"]["offset_law"], color, "C", dashed=True)
+        _points(ax, pts["C"], pts["L"], model, f"{label(model)}: best run per budget")
+        who = f"{label(model, long=False)}: "
+        _draw_law(ax, res["frontier"]["power_law"], color(model), "C", who=who)
+        _draw_law(ax, res["frontier"]["offset_law"], color(model), "C", offset=True, who=who)
     if len(table.select(kind="compute")):
-        _draw_reference(ax, result)
+        draw_reference(ax, result)
     _finish(ax, f"training compute C [FLOPs, {table.compute_column.split('_')[-1]}]",
             empty="no compute-study runs")
     ax.set_title("Loss vs compute (bands: 95% run-level bootstrap)")
@@ -123,17 +116,16 @@ def loss_vs_compute(result: dict, table: RunTable):
 
 def loss_vs_wall_clock(result: dict, table: RunTable):
     """The same frontier against wall-clock seconds: does the advantage per FLOP survive?"""
-    fig, (ax,) = _figure()
-    for i, (model, res) in enumerate(result["models"].items()):
-        color = _color(model, i)
+    fig, (ax,) = new_figure()
+    for model, res in result["models"].items():
         runs = table.select(model=model, kind="compute")
-        ax.scatter(runs.wall_seconds, runs.loss, s=14, color=color, alpha=0.35, lw=0)
+        _all_runs(ax, runs.wall_seconds, runs.loss, model)
         pts = res["wall_frontier"]["points"]
-        ax.scatter(pts["seconds"], pts["L"], s=40, color=color, edgecolor="k", lw=0.6,
-                   label=f"{_label(model)}: Pareto front", zorder=3)
-        _draw_law(ax, res["wall_frontier"]["power_law"], color, "s")
+        _points(ax, pts["seconds"], pts["L"], model, f"{label(model)}: Pareto front")
+        _draw_law(ax, res["wall_frontier"]["power_law"], color(model), "s",
+                  who=f"{label(model, long=False)}: ")
     if len(table.select(kind="compute")):
-        _draw_reference(ax, result)
+        draw_reference(ax, result)
     _finish(ax, "training wall-clock time [s]", empty="no timed compute-study runs")
     ax.set_title("Loss vs wall-clock time")
     return fig
@@ -141,21 +133,20 @@ def loss_vs_wall_clock(result: dict, table: RunTable):
 
 def loss_vs_data(result: dict, table: RunTable):
     """Data study: best loss per training-set size, with and without augmentation."""
-    fig, (ax,) = _figure()
-    for i, (model, res) in enumerate(result["models"].items()):
-        for label, node in res["data"].items():
-            aug = label == "augment"
-            color = AUG_COLOR if aug else _color(model, i)
-            name = _label(model) + (" + augmentation" if aug else "")
+    fig, (ax,) = new_figure()
+    for model, res in result["models"].items():
+        for arm, node in res["data"].items():
+            aug = arm == "augment"
+            name = label(model) + (" + augmentation (hollow, dashed)" if aug else "")
             pts = node.get("points", {})
             if not pts:
                 continue
-            ax.scatter(pts["n_train"], pts["L"], s=36, color=color, edgecolor="k", lw=0.6,
-                       marker="s" if aug else "o", label=name, zorder=3)
+            _points(ax, pts["n_train"], pts["L"], model, name, hollow=aug)
             law = node["offset_law"] if identified(node["offset_law"]) else node["power_law"]
-            _draw_law(ax, law, color, "n")
+            who = label(model, long=False) + (" + augmentation" if aug else "") + ": "
+            _draw_law(ax, law, color(model), "n", who=who, ls="--" if aug else "-")
     if len(table.select(kind="data")):
-        _draw_reference(ax, result)
+        draw_reference(ax, result)
     _finish(ax, "training-set size n [trajectories]", empty="no data-study runs")
     ax.set_title("Loss vs training data")
     return fig
@@ -164,53 +155,51 @@ def loss_vs_data(result: dict, table: RunTable):
 def isoflop_curves(result: dict, table: RunTable):
     """Per model: loss against N at each budget, the fitted parabola and its minimum."""
     models = list(result["models"])
-    fig, axes = _figure(ncols=max(1, len(models)), width=4.8)
-    import matplotlib
-
-    cmap = matplotlib.colormaps["viridis"]
+    fig, axes = new_figure(ncols=max(1, len(models)), width=5.0)
     for ax, model in zip(axes, models):
         minima = result["models"][model]["isoflop"]["minima"]
+        tints = shades(color(model), len(minima))
         for j, m in enumerate(minima):
-            color = cmap(j / max(1, len(minima) - 1))
+            color_j = tints[j]
             N, L = np.array(m["N"]), np.array(m["L"])
-            ax.scatter(N, L, s=18, color=color, label=f"C = {m['budget']:.2g}")
+            ax.scatter(N, L, s=22, color=color_j, marker=marker(model), edgecolor="k", lw=0.3,
+                       label=f"C = {tick_text(m['budget'])} FLOPs")
             if np.unique(N).size >= 3:
                 c2, c1, c0 = np.polyfit(np.log(N), L, 2)
                 grid = np.geomspace(N.min(), N.max(), 50)
-                ax.plot(grid, c0 + c1 * np.log(grid) + c2 * np.log(grid) ** 2, color=color,
-                        lw=1)
+                ax.plot(grid, c0 + c1 * np.log(grid) + c2 * np.log(grid) ** 2, color=color_j,
+                        lw=1.2)
             elif N.size >= 2:  # too few sizes for a parabola: just join the points
                 order = np.argsort(N)
-                ax.plot(N[order], L[order], color=color, lw=0.8, ls=":")
+                ax.plot(N[order], L[order], color=color_j, lw=0.8, ls=":")
             if m.get("ok"):
-                ax.scatter([m["N_opt"]], [m["L_min"]], marker="*", s=140, color=color,
+                ax.scatter([m["N_opt"]], [m["L_min"]], marker="*", s=150, color=color_j,
                            edgecolor="k", lw=0.6, zorder=4)
         if minima:
-            _draw_reference(ax, result)
-        _finish(ax, "parameters N", logy=False, empty="no compute-study runs")
-        ax.set_title(f"IsoFLOP: {_label(model)} (star: minimum)", fontsize=10)
+            draw_reference(ax, result)
+        _finish(ax, "model size N [parameters]", logy=False, empty="no compute-study runs")
+        ax.set_title(f"IsoFLOP: {label(model)} (star: minimum)", fontsize=10)
     return fig
 
 
 def compute_optimal(result: dict, table: RunTable):
     """N_opt and D_opt against C: IsoFLOP minima with their power laws (solid) and the
     allocation solved on the fitted L(N, D) with the measured cost model (dashed)."""
-    fig, axes = _figure(ncols=2, width=4.8)
-    for i, (model, res) in enumerate(result["models"].items()):
-        color = _color(model, i)
+    fig, axes = new_figure(ncols=2, width=5.0)
+    for model, res in result["models"].items():
+        c, name = color(model), label(model)
         iso, par = res["isoflop"], res["parametric"]
         good = [m for m in iso["minima"] if m.get("ok") and "D_opt" in m]
         budgets = [m["budget"] for m in good]
         all_budgets = [m["budget"] for m in iso["minima"]]
         for ax, key in zip(axes, ("N_opt", "D_opt")):
             if good:
-                ax.scatter(budgets, [m[key] for m in good], s=40, color=color, edgecolor="k",
-                           lw=0.6, label=f"{_label(model)}: IsoFLOP minima", zorder=3)
+                _points(ax, budgets, [m[key] for m in good], model, f"{name}: IsoFLOP minima")
             if iso[key].get("ok") and len(budgets) >= 2:
                 C = np.geomspace(min(budgets), max(budgets), 20)
                 p = iso[key]["params"]
-                ax.plot(C, p["A"] * C ** p["exponent"], color=color,
-                        label=f"{_label(model)}: IsoFLOP law C^{p['exponent']:.2f}")
+                ax.plot(C, p["A"] * C ** p["exponent"], color=c,
+                        label=f"{name}: IsoFLOP law C^{p['exponent']:.2f}")
             al, cost = par["allocation"], res["cost_model"]
             if al.get("ok") and cost.get("ok") and all_budgets:
                 C = np.geomspace(min(all_budgets), max(all_budgets), 20)
@@ -218,19 +207,20 @@ def compute_optimal(result: dict, table: RunTable):
                 y = n if key == "N_opt" else C / (cost["params"]["k"] * n ** cost["params"]["p"])
                 exp = al["params"]["a" if key == "N_opt" else "b"]
                 if identified(al):
-                    ax.plot(C, y, color=color, ls="--",
-                            label=f"{_label(model)}: L(N, D) optimum C^{exp:.2f}")
+                    ax.plot(C, y, color=c, ls="--",
+                            label=f"{name}: L(N, D) optimum C^{exp:.2f}")
                 else:
-                    ax.plot(C, y, color=color, ls=":", lw=1.0, alpha=0.7,
-                            label=f"{_label(model)}: L(N, D) optimum C^{exp:.2f} "
+                    ax.plot(C, y, color=c, ls=":", lw=1.0, alpha=0.7,
+                            label=f"{name}: L(N, D) optimum C^{exp:.2f} "
                                   "(not identified at this scale)")
-    for ax, what in zip(axes, ("compute-optimal parameters N_opt",
-                               "compute-optimal samples D_opt")):
+    for ax, what in zip(axes, ("compute-optimal size N_opt [parameters]",
+                               "compute-optimal data D_opt [samples]")):
         _finish(ax, "training compute C [FLOPs]", what,
                 empty="no IsoFLOP minimum and no L(N, D) allocation\non this table "
                       "(reasons in the coefficient table)")
     axes[0].set_title("Compute-optimal model size", fontsize=10)
     axes[1].set_title("Compute-optimal training samples", fontsize=10)
+    shared_legend(fig, axes)
     return fig
 
 
@@ -240,15 +230,50 @@ FIGURES = (
     ("loss_vs_data", "Loss vs training data, with and without augmentation", loss_vs_data),
     ("isoflop", "IsoFLOP curves", isoflop_curves),
     ("compute_optimal", "Compute-optimal N and D vs compute", compute_optimal),
+    ("rollout_tracks", "What the models predict: true object tracks beside each architecture's "
+                       "autoregressive rollout (top view)", rollout_figures.rollout_tracks),
+    ("rollout_error", "Rollout error against prediction horizon",
+     rollout_figures.rollout_error),
 )
 
 
-def render_figures(result: dict, table: RunTable) -> list[tuple[str, str, bytes]]:
-    """(name, title, PNG bytes) for every figure of the report."""
-    out: list[tuple[str, str, bytes]] = []
+DPI = 110
+
+
+class Rendered(NamedTuple):
+    """One figure of the report: ``png`` bytes, or None and a ``note`` saying why not."""
+
+    name: str
+    title: str
+    png: bytes | None
+    note: str = ""
+
+
+def draw_figures(result: dict, table: RunTable) -> Iterator[tuple[str, str, Any, str]]:
+    """``(name, title, figure, note)`` in :data:`FIGURES` order: each figure finished (readable
+    ticks, legends below the data), or None with the note saying why there is none."""
     for name, title, draw in FIGURES:
         fig: Any = draw(result, table)
+        note = ""
+        if isinstance(fig, tuple):  # drawn, with a note (e.g. one architecture missing)
+            fig, note = fig
+        if isinstance(fig, str):
+            yield name, title, None, fig
+            continue
+        readable_log_ticks(fig)
+        legends_below(fig)
+        readable_log_ticks(fig)  # again: the legends took room from the axes
+        yield name, title, fig, note
+
+
+def render_figures(result: dict, table: RunTable) -> list[Rendered]:
+    """Every figure of the report as PNG bytes; a figure with nothing to draw is a note."""
+    out: list[Rendered] = []
+    for name, title, fig, note in draw_figures(result, table):
+        if fig is None:
+            out.append(Rendered(name, title, None, note))
+            continue
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=110)
-        out.append((name, title, buf.getvalue()))
+        fig.savefig(buf, format="png", dpi=DPI)
+        out.append(Rendered(name, title, buf.getvalue(), note))
     return out

@@ -207,3 +207,14 @@ def load_runs(runs: str | Path) -> RunTable:
         lr=col("lr"), val_loss=col("best_val_loss"),
         compute_column=compute_column, source=str(path), notes=tuple(notes),
     )
+
+
+def read_columns(source: str | Path, run_ids: list[str],
+                 columns: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """Raw cells of ``columns`` for ``run_ids`` from the table at ``source`` (a column the
+    table lacks reads as empty): for the report's per-run extras, such as the JSON lists of
+    ``rollout_error_per_horizon``, which the fits do not use."""
+    _, rows = _read_rows(Path(source))
+    wanted = set(run_ids)
+    return {r["run_id"]: {c: (r.get(c) or "") for c in columns}
+            for r in rows if r.get("run_id") in wanted}

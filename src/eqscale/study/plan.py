@@ -72,8 +72,9 @@ def train_config(run: RunSpec, spec: StudySpec) -> Any:
     """The :class:`eqscale.train.config.TrainConfig` of a planned run.
 
     Compute runs train to their budget's horizon without early stopping (an IsoFLOP point is a
-    run that spent its budget); data runs keep the preset's early stopping (SPEC 7: trained to
-    convergence). Overrides of ``None`` (e.g. ``val_samples: null``) are applied as given.
+    run that spent its budget); data runs keep the preset's early stopping (they stop when
+    validation stops improving, or at ``steps``). Overrides of ``None`` (e.g.
+    ``val_samples: null``) are applied as given.
     """
     from eqscale.train.config import make_config
 

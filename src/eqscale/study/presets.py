@@ -2,14 +2,17 @@
 
 Budgets are set from the FLOP accounting (:mod:`eqscale.models.flops`, nominal convention):
 each budget buys every size in its IsoFLOP grid at least ``min_steps`` steps at the study's batch
-size, and the grids span the IsoFLOP minimum. ``tests/study/test_presets.py`` plans every preset,
+size, and the grids span the IsoFLOP minimum. ``tests/study/test_plan.py`` plans every preset,
 so a change of the FLOP accounting that breaks one fails there, not in a user's sweep.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 
+from eqscale.errors import EqscaleError
 from eqscale.study.spec import ComputeStudy, DataSpec, DataStudy, LRStage, StudySpec, TrainSpec
 
 
@@ -110,3 +113,19 @@ PAPER = StudySpec(
 )
 
 PRESETS: dict[str, StudySpec] = {s.name: s for s in (TINY, DEMO, DEMO_LR, CPU, PAPER)}
+
+
+def load_study(study: str) -> StudySpec:
+    """A preset name (``tiny``, ``demo``, ``cpu``, ``paper``) or a JSON file of a StudySpec."""
+    if study in PRESETS:
+        return PRESETS[study]
+    path = Path(study)
+    if not path.is_file():
+        raise EqscaleError(
+            f"--study {study!r} is neither a preset ({', '.join(PRESETS)}) nor a JSON file"
+        )
+    try:
+        d = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:  # ValueError: not JSON, or not UTF-8 text
+        raise EqscaleError(f"cannot read study spec {path}: {exc}") from None
+    return StudySpec.from_dict(d)

@@ -9,12 +9,13 @@ returns is plain data, so it can cross process and machine boundaries (process p
 from __future__ import annotations
 
 import json
+import os
+import socket
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eqscale import atomic
-from eqscale.jsonsafe import json_safe
 from eqscale.locks import is_locked
 from eqscale.oserrors import storage_error
 
@@ -43,9 +44,22 @@ def execute_run(task: RunTask) -> dict[str, Any]:
     torch.set_num_threads(task.threads)
     config = TrainConfig.from_dict(task.config)
     try:
-        return run_training(config, task.data_dir, task.run_dir, quiet=True)
+        return run_training(config, task.data_dir, task.run_dir, quiet=True,
+                            placement=placement())
     except OSError as exc:  # the disk's fault: one line, and the sweep stops (see sweep.py)
         raise storage_error(exc) from None
+
+
+def placement() -> dict[str, Any]:
+    """Where this task runs: the host, and the GPUs a scheduler gave it (Ray's ids, and the
+    ``CUDA_VISIBLE_DEVICES`` it set, which makes them this process's cuda devices)."""
+    where: dict[str, Any] = {"host": socket.gethostname()}
+    if "CUDA_VISIBLE_DEVICES" in os.environ:
+        where["cuda_visible_devices"] = os.environ["CUDA_VISIBLE_DEVICES"]
+    ray = sys.modules.get("ray")  # imported in a Ray worker, never imported here
+    if ray is not None and ray.is_initialized():
+        where["ray_gpu_ids"] = [str(g) for g in ray.get_gpu_ids()]
+    return where
 
 
 def run_dir(study_dir: Path, rid: str) -> Path:
@@ -72,9 +86,3 @@ def run_state(path: Path) -> str:
     if path.is_dir():
         return "running" if is_locked(path) else "partial"
     return "pending"
-
-
-def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write ``obj`` as sorted, indented JSON, atomically (:mod:`eqscale.atomic`); non-finite
-    numbers (e.g. the loss of a diverged learning-rate run in ``lr.json``) become ``null``."""
-    atomic.write_json_atomic(path, json_safe(obj), indent=2, sort_keys=True, allow_nan=False)

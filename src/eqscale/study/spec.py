@@ -1,7 +1,7 @@
 """Study specs as data: frozen dataclasses with a JSON form.
 
 A study is the dataset it needs, the training settings shared by its runs, an optional
-learning-rate stage that tunes each arm first, and up to two experiments (SPEC 7): a *compute
+learning-rate stage that tunes each arm first, and up to two experiments (docs/study.md): a *compute
 study* (per architecture and FLOP budget an IsoFLOP grid of model sizes) and a *data study*
 (training-set sizes x {gatr, transformer, transformer+augment}, each trained to convergence with
 early stopping). ``--study`` takes a preset name
@@ -14,14 +14,18 @@ import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from eqscale.errors import EqscaleError
+from eqscale.models.registry import AUGMENT_SUFFIX, BUILTIN, architecture, names, variants
 
-MODELS = ("gatr", "transformer")
-# A data-study variant is an architecture, optionally trained with random E(3) augmentation.
-VARIANTS = ("gatr", "transformer", "transformer+augment", "gatr+augment")
+
+def default_variants() -> tuple[str, ...]:
+    """The data study's default arms: the study's own architectures, and each
+    non-equivariant one also trained with random E(3) augmentation (an equivariant model gains
+    nothing from it). A plugin's architecture joins when a spec names it."""
+    return BUILTIN + tuple(n + AUGMENT_SUFFIX for n in BUILTIN
+                           if not architecture(n).equivariant)
 
 
 @dataclass(frozen=True)
@@ -84,13 +88,16 @@ class ComputeStudy:
 
     budgets: tuple[float, ...]
     sizes: dict[str, tuple[int, ...]]  # candidate size indices per model
-    models: tuple[str, ...] = MODELS
+    models: tuple[str, ...] | None = None  # default: the models of ``sizes`` (or the built-in)
     min_steps: int = 50
     max_steps: int | None = None
     min_sizes_per_budget: int = 3
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "budgets", tuple(float(b) for b in self.budgets))
+        if self.models is None:
+            object.__setattr__(self, "models", tuple(self.sizes) if isinstance(self.sizes, dict)
+                               else BUILTIN)
         object.__setattr__(self, "models", tuple(self.models))
         sizes = self.sizes
         if not isinstance(sizes, dict):  # one list for every model
@@ -102,8 +109,9 @@ class ComputeStudy:
         if len(set(self.budgets)) != len(self.budgets):
             raise EqscaleError(f"compute.budgets has duplicates: {self.budgets}")
         for m in self.models:
-            if m not in MODELS:
-                raise EqscaleError(f"unknown model {m!r} in compute.models; choose from {MODELS}")
+            if m not in names():
+                raise EqscaleError(f"unknown model {m!r} in compute.models; choose from "
+                                   f"{', '.join(names())}")
             s = self.sizes.get(m)
             if not s or any(i < 0 for i in s) or len(set(s)) != len(s):
                 raise EqscaleError(f"compute.sizes[{m!r}] must be distinct size indices >= 0: {s}")
@@ -123,7 +131,7 @@ class DataStudy:
     train_sizes: tuple[int, ...]
     size: int
     steps: int
-    variants: tuple[str, ...] = ("gatr", "transformer", "transformer+augment")
+    variants: tuple[str, ...] = field(default_factory=default_variants)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "train_sizes", tuple(int(n) for n in self.train_sizes))
@@ -133,8 +141,9 @@ class DataStudy:
         if len(set(self.train_sizes)) != len(self.train_sizes):
             raise EqscaleError(f"data_study.train_sizes has duplicates: {self.train_sizes}")
         for v in self.variants:
-            if v not in VARIANTS:
-                raise EqscaleError(f"unknown data-study variant {v!r}; choose from {VARIANTS}")
+            if v not in variants():
+                raise EqscaleError(f"unknown data-study variant {v!r}; choose from "
+                                   f"{', '.join(variants())}")
         if self.size < 0 or self.steps < 1:
             raise EqscaleError("data_study.size must be >= 0 and data_study.steps >= 1")
 
@@ -160,9 +169,9 @@ class LRStage:
         if self.steps < 1:
             raise EqscaleError(f"lr.steps must be at least 1, got {self.steps}")
         for m, size in self.sizes.items():
-            if m not in MODELS or size < 0:
-                raise EqscaleError(f"lr.sizes must map models of {MODELS} to size indices >= 0, "
-                                   f"got {m!r}: {size}")
+            if m not in names() or size < 0:
+                raise EqscaleError(f"lr.sizes must map models of {', '.join(names())} to size "
+                                   f"indices >= 0, got {m!r}: {size}")
 
 
 @dataclass(frozen=True)
@@ -189,9 +198,9 @@ class StudySpec:
         object.__setattr__(self, "learning_rates",
                            {a: float(v) for a, v in dict(self.learning_rates).items()})
         for arm, rate in self.learning_rates.items():
-            if arm not in VARIANTS or not (rate > 0 and math.isfinite(rate)):
-                raise EqscaleError(f"learning_rates must map arms of {VARIANTS} to positive "
-                                   f"rates, got {arm!r}: {rate}")
+            if arm not in variants() or not (rate > 0 and math.isfinite(rate)):
+                raise EqscaleError(f"learning_rates must map arms of {', '.join(variants())} "
+                                   f"to positive rates, got {arm!r}: {rate}")
         if self.lr is not None:
             missing = sorted({arm.partition("+")[0] for arm in self.arms} - set(self.lr.sizes))
             if missing:
@@ -240,21 +249,3 @@ def _build(cls: type, values: Any, where: str) -> Any:
         return cls(**values)
     except TypeError as exc:
         raise EqscaleError(f"study spec section {where!r}: {exc}") from None
-
-
-def load_study(study: str) -> StudySpec:
-    """A preset name (``tiny``, ``demo``, ``cpu``, ``paper``) or a JSON file of a StudySpec."""
-    from eqscale.study.presets import PRESETS
-
-    if study in PRESETS:
-        return PRESETS[study]
-    path = Path(study)
-    if not path.is_file():
-        raise EqscaleError(
-            f"--study {study!r} is neither a preset ({', '.join(PRESETS)}) nor a JSON file"
-        )
-    try:
-        d = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:  # ValueError: not JSON, or not UTF-8 text
-        raise EqscaleError(f"cannot read study spec {path}: {exc}") from None
-    return StudySpec.from_dict(d)

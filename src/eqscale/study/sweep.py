@@ -12,12 +12,13 @@ dataset before the first run, and stops when a run meets a full or read-only dis
 from __future__ import annotations
 
 import json
+import logging
 import math
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eqscale.atomic import write_json_atomic
 from eqscale.backends import make_backend
 from eqscale.data.verify import verify_dataset
 from eqscale.errors import EqscaleError, StorageError
@@ -38,9 +39,10 @@ from eqscale.study.runner import (
     read_result,
     run_dir,
     run_state,
-    write_json_atomic,
 )
-from eqscale.study.spec import StudySpec, load_study
+from eqscale.study.spec import StudySpec
+
+log = logging.getLogger(__name__)
 
 LR_JSON = "lr.json"  # the learning-rate stage's grid, losses and picks
 
@@ -73,15 +75,14 @@ def ensure_dataset(spec: StudySpec, data_dir: Path, generate: bool, backend: str
     return data_dir
 
 
-def plan_table(spec: StudySpec, study_dir: Path, runs: list[RunSpec]) -> str:
-    """A text table of the planned runs with their state and, when finished, results."""
-    from eqscale.models.sizes import parameter_count
+def study_status(spec: StudySpec, study_dir: Path, runs: list[RunSpec]) -> dict[str, Any]:
+    """Every planned run with its state (pending, running, partial, finished, failed, error,
+    or waiting for the lr stage's pick) and, when finished, its results; the counts per
+    state and the lr stage's picks (``eqscale sweep status --json``)."""
+    from eqscale.models.registry import parameter_count
 
     bs = batch_size(spec)
-    header = (f"{'run_id':<48} {'state':<9} {'params':>9} {'steps':>7} {'samples':>9} "
-              f"{'test_loss':>10}")
-    lines = [header, "-" * len(header)]
-    counts: dict[str, int] = {}
+    rows = []
     for run in runs:
         if run.awaits_lr:
             rid, state, result = f"{run.label} (rate: lr stage)", "waiting", {}
@@ -89,15 +90,32 @@ def plan_table(spec: StudySpec, study_dir: Path, runs: list[RunSpec]) -> str:
             rid = run_id(run, spec)
             path = run_dir(study_dir, rid)
             state, result = run_state(path), read_result(path) or {}
-        counts[state] = counts.get(state, 0) + 1
         steps = result.get("steps", run.steps)
-        loss = result.get("test_loss")
+        rows.append({"run_id": rid, "kind": run.kind, "model": run.model, "size": run.size,
+                     "state": state, "params": parameter_count(run.model, run.size),
+                     "steps": steps, "samples": steps * bs if isinstance(steps, int) else None,
+                     "test_loss": result.get("test_loss"), "skill": result.get("skill")})
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["state"]] = counts.get(row["state"], 0) + 1
+    return {"study": spec.name, "directory": str(study_dir), "runs": rows,
+            "counts": dict(sorted(counts.items())), "learning_rates": read_picks(study_dir)}
+
+
+def plan_table(status: dict[str, Any]) -> str:
+    """:func:`study_status` as a text table."""
+    header = (f"{'run_id':<48} {'state':<9} {'params':>9} {'steps':>7} {'samples':>9} "
+              f"{'test_loss':>10}")
+    lines = [header, "-" * len(header)]
+    for r in status["runs"]:
+        loss = r["test_loss"]
         loss_text = f"{loss:.4g}" if isinstance(loss, (int, float)) else "-"
-        samples = steps * bs if isinstance(steps, int) else "-"
-        n = parameter_count(run.model, run.size)
-        lines.append(f"{rid:<48} {state:<9} {n:>9} {steps!s:>7} {samples!s:>9} {loss_text:>10}")
-    lines.append(f"{len(runs)} runs: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
-    picks = read_picks(study_dir)
+        samples = "-" if r["samples"] is None else r["samples"]
+        lines.append(f"{r['run_id']:<48} {r['state']:<9} {r['params']:>9} {r['steps']!s:>7} "
+                     f"{samples!s:>9} {loss_text:>10}")
+    lines.append(f"{len(status['runs'])} runs: "
+                 + ", ".join(f"{n} {s}" for s, n in status["counts"].items()))
+    picks = status["learning_rates"]
     if picks:
         lines.append("learning rates picked by the lr stage: "
                      + ", ".join(f"{arm} {rate:.3g}" for arm, rate in sorted(picks.items())))
@@ -132,7 +150,7 @@ def choose_learning_rates(spec: StudySpec, study_dir: Path) -> dict[str, float]:
         raise EqscaleError(f"learning-rate stage: no run of {', '.join(bad)} finished with a "
                            "finite validation loss; see the lr-* run directories")
     write_json_atomic(study_dir / LR_JSON, {"steps": spec.lr.steps, "sizes": spec.lr.sizes,
-                                            "arms": arms})
+                                            "arms": arms}, indent=2, sort_keys=True)
     return {arm: entry["pick"] for arm, entry in arms.items()}
 
 
@@ -166,7 +184,9 @@ def _execute(spec: StudySpec, study_dir: Path, data: Path, runs: list[RunSpec], 
                 raise StorageError(f"run {task.run_id}: {outcome.error.partition(': ')[2]}; "
                                    "the sweep stopped")
             if not outcome.ok:
-                write_json_atomic(Path(task.run_dir) / SWEEP_ERROR, {"error": outcome.error})
+                write_json_atomic(Path(task.run_dir) / SWEEP_ERROR,
+                                  {"error": outcome.error, "error_type": outcome.error_type,
+                                   "traceback": outcome.traceback}, indent=2)
                 summary.failed[task.run_id] = str(outcome.error)
             elif result.get("status") == "finished":
                 summary.finished.append(task.run_id)
@@ -176,25 +196,46 @@ def _execute(spec: StudySpec, study_dir: Path, data: Path, runs: list[RunSpec], 
             loss = result.get("test_loss")
             note = f"test loss {loss:.4g}" if isinstance(loss, (int, float)) else "FAILED"
             if not quiet:
-                bar.write(f"  {task.run_id}: {note}")
+                log.info(f"  {task.run_id}: {note}")
             bar.update(1)
+
+
+def resources_text(executor: Any) -> str:
+    """What each run gets from ``executor``, in words."""
+    gpus = getattr(executor, "gpus", None)
+    text = f"{executor.name}, {executor.workers} worker(s) x {executor.threads} CPU thread(s)"
+    if executor.name == "ray":
+        text += (f", {gpus:g} GPU(s) per run" if gpus is not None
+                 else ", one GPU per run if the cluster has GPUs")
+    elif executor.name == "slurm":
+        o = executor.options
+        text += (f", {gpus} GPU(s), {o.time_min} min per job"
+                 + (f", partition {o.partition}" if o.partition else "")
+                 + (" (submitit's local executor)" if o.local else ""))
+    return text
 
 
 def run_sweep(spec: StudySpec, study_dir: str | Path, data_dir: str | Path | None = None,
               backend: str = "local", workers: int = 1, ray_address: str | None = None,
               threads: int | None = None, quiet: bool = False,
-              lr_only: bool = False) -> SweepSummary:
+              lr_only: bool = False, *, gpus: float | None = None,
+              local_gpus: int | None = None, slurm: Any = None) -> SweepSummary:
     """Run every unfinished run of ``spec`` (see :func:`_run_sweep`) while holding the study
-    directory's lock: a second sweep on the same directory exits with who holds it."""
+    directory's lock: a second sweep on the same directory exits with who holds it. ``threads``
+    and ``gpus`` are each run's CPUs and GPUs (Ray; GPUs default to one per run on a cluster
+    that has them); ``local_gpus`` declares a local Ray's GPUs; ``slurm`` holds the SLURM
+    backend's :class:`eqscale.slurm.SlurmOptions` (its job folder defaults to the study's
+    ``slurm/``)."""
     with folder_lock(study_dir, "study directory"):
         return _run_sweep(spec, study_dir, data_dir, backend, workers, ray_address, threads,
-                          quiet, lr_only)
+                          quiet, lr_only, gpus, local_gpus, slurm)
 
 
 def _run_sweep(spec: StudySpec, study_dir: str | Path, data_dir: str | Path | None = None,
                backend: str = "local", workers: int = 1, ray_address: str | None = None,
                threads: int | None = None, quiet: bool = False,
-               lr_only: bool = False) -> SweepSummary:
+               lr_only: bool = False, gpus: float | None = None,
+               local_gpus: int | None = None, slurm: Any = None) -> SweepSummary:
     """Run every unfinished run of ``spec``: the learning-rate stage first (then its picks are
     written to ``lr.json``), then (unless ``lr_only``) the compute and data studies; ``runs.csv``
     is collected after each completed run."""
@@ -203,53 +244,35 @@ def _run_sweep(spec: StudySpec, study_dir: str | Path, data_dir: str | Path | No
     study_dir = Path(study_dir)
     stage = plan_lr_stage(spec)
     plan_study(spec)  # refuse an impossible study before generating anything
+    if backend == "slurm":
+        import dataclasses
+
+        from eqscale.slurm import SlurmOptions
+
+        slurm = slurm or SlurmOptions()
+        if slurm.folder == SlurmOptions.folder:  # the default: inside the study directory
+            slurm = dataclasses.replace(slurm, folder=str(study_dir / "slurm"))
+    executor = make_backend(backend, workers=workers, threads=threads, ray_address=ray_address,
+                            gpus=gpus, local_gpus=local_gpus, slurm=slurm)
     data = ensure_dataset(spec, Path(data_dir) if data_dir else study_dir / "data",
-                          generate=data_dir is None, backend=backend, workers=workers,
-                          ray_address=ray_address)
-    write_json_atomic(study_dir / "study.json", spec.to_dict())
+                          generate=data_dir is None,
+                          backend="local" if backend == "slurm" else backend,
+                          workers=workers, ray_address=ray_address)
+    write_json_atomic(study_dir / "study.json", spec.to_dict(), indent=2)
     summary = SweepSummary()
-    executor = make_backend(backend, workers=workers, threads=threads, ray_address=ray_address)
-    if not quiet:
-        print(f"study {spec.name}: {len(stage)} learning-rate runs, then "
-              f"{len(plan_study(spec)) - len(stage)} compute and data runs "
-              f"({backend}, {workers} worker(s) x {executor.threads} thread(s))", flush=True)
     with executor:
+        if not quiet:
+            log.info(f"study {spec.name}: {len(stage)} learning-rate runs, then "
+                     f"{len(plan_study(spec)) - len(stage)} compute and data runs "
+                     f"({resources_text(executor)})")
         if stage:
             _execute(spec, study_dir, data, stage, executor, summary, stage, quiet, "lr stage")
             picks = choose_learning_rates(spec, study_dir)
             if not quiet:
-                print("learning rates picked: " + ", ".join(
-                    f"{arm} {rate:.3g}" for arm, rate in sorted(picks.items())), flush=True)
+                log.info("learning rates picked: " + ", ".join(
+                    f"{arm} {rate:.3g}" for arm, rate in sorted(picks.items())))
         if not lr_only:
             runs = plan_study(spec, read_picks(study_dir) if stage else None)
             main = [r for r in runs if r.kind != "lr"]
             _execute(spec, study_dir, data, main, executor, summary, runs, quiet, "sweep")
-    if not quiet:
-        print(f"{len(summary.skipped)} runs already finished, {len(summary.finished)} trained; "
-              f"run table: {summary.table}")
-        for rid, reason in summary.failed.items():
-            print(f"failed: {rid}: {reason}")
     return summary
-
-
-def sweep_from_cli(action: str, study: str, out: str, data: str | None, backend: str,
-                   workers: int, ray_address: str | None,
-                   lr_only: bool = False) -> SweepSummary | None:
-    """Entry point of ``eqscale sweep`` (see cli.py)."""
-    spec = load_study(study)
-    study_dir = Path(out)
-    if action in ("plan", "status"):
-        runs = plan_study(spec, read_picks(study_dir))
-        if action == "plan":
-            print(f"study {spec.name}: {spec.description}".rstrip(": "))
-        print(plan_table(spec, study_dir, runs))
-        return None
-    if action == "run":
-        start = time.perf_counter()
-        summary = run_sweep(spec, study_dir, data, backend, workers, ray_address,
-                            lr_only=lr_only)
-        print(f"sweep took {time.perf_counter() - start:.0f} s; "
-              f"{len(summary.finished)} trained, {len(summary.skipped)} skipped, "
-              f"{len(summary.failed)} failed")
-        return summary
-    raise EqscaleError(f"unknown sweep action {action!r}; choose plan, run or status")

@@ -2,7 +2,7 @@
 
 A budget C in one convention buys ``floor(C / (flops_per_sample * batch_size))`` optimiser
 steps, where ``flops_per_sample`` is the forward + backward cost of one training sample from
-:func:`eqscale.models.flops.flops_per_sample` (SPEC 5). Per-sample cost depends on the scene's
+:func:`eqscale.models.flops.flops_per_sample`. Per-sample cost depends on the scene's
 object count. The nominal count charges the real objects (the dataset's mean per scene, so a
 budget is met on average): it is what the task needs, whatever the implementation. The executed
 count charges every object slot the model really runs on, padding included (batches are padded
@@ -84,7 +84,7 @@ def steps_for_budget(budget: float, flops_per_sample: float, batch_size: int) ->
 
 
 def compute_figures(cost: SampleCost, samples_seen: int) -> dict[str, float]:
-    """Training compute of ``samples_seen`` samples in both conventions (SPEC 5)."""
+    """Training compute of ``samples_seen`` samples in both conventions (docs/models.md)."""
     return {
         "flops_nominal": cost.nominal * samples_seen,
         "flops_executed": cost.executed * samples_seen,

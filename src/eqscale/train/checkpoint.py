@@ -1,4 +1,4 @@
-"""Atomic checkpoint and JSON writes, random-number-generator state capture.
+"""Atomic checkpoint writes, random-number-generator state capture.
 
 Every file of a run directory is written to a temporary file in the same folder and moved into
 place with ``os.replace``, so a kill at any moment leaves either the old or the new file, never
@@ -8,8 +8,6 @@ best-validation bookkeeping, every RNG state); ``best.pt`` carries the best-vali
 
 from __future__ import annotations
 
-import json
-import os
 import random
 from pathlib import Path
 from typing import Any
@@ -17,32 +15,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from eqscale.atomic import atomic_path
+from eqscale.atomic import write_atomic
 from eqscale.errors import CheckpointError
 
 
-def _atomic_write(path: Path, write: Any) -> None:
-    """Call ``write(file_object)`` on a temp file beside ``path``, flush it to disk, then move
-    it into place (:func:`eqscale.atomic.atomic_path`)."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        write(f)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    """Write ``obj`` as indented JSON, atomically."""
-    data = (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
-    _atomic_write(path, lambda f: f.write(data))
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    _atomic_write(path, lambda f: f.write(text.encode()))
-
-
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """``torch.save`` a state dict atomically."""
-    _atomic_write(path, lambda f: torch.save(state, f))
+    """``torch.save`` a state dict atomically, synced to disk."""
+    write_atomic(path, lambda f: torch.save(state, f))
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

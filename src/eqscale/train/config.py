@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from eqscale.errors import EqscaleError
+from eqscale.models.registry import architecture
 from eqscale.train.budget import MAX_STEPS
 
-ARCHITECTURES = ("transformer", "gatr")
 BUDGET_CONVENTIONS = ("nominal", "executed")
 
 
@@ -61,8 +61,7 @@ class TrainConfig:
     preset: str | None = None
 
     def __post_init__(self) -> None:
-        if self.model not in ARCHITECTURES:
-            raise EqscaleError(f"unknown model {self.model!r}; choose one of {ARCHITECTURES}")
+        architecture(self.model)  # an unknown name is a one-line error listing the known ones
         if self.budget_convention not in BUDGET_CONVENTIONS:
             raise EqscaleError(
                 f"unknown budget convention {self.budget_convention!r}; "

@@ -1,4 +1,4 @@
-"""The training engine's view of one dataset split (SPEC 2), on top of ``eqscale.data``.
+"""The training engine's view of one dataset split, on top of ``eqscale.data``.
 
 Wraps :class:`eqscale.data.SceneDataset` with what training and evaluation ask of it: batches
 of given sample indices on a device, whole trajectories for rollouts, the token-mesh face

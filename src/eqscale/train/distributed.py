@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
+from eqscale.devices import resolve_device
 from eqscale.errors import EqscaleError
 
 
@@ -42,19 +43,11 @@ def detect() -> DistContext:
     return DistContext(rank=rank, world_size=world, local_rank=local)
 
 
-def resolve_device(requested: str | None, ctx: DistContext) -> torch.device:
-    """The device of this rank: the request, else CUDA (one GPU per local rank) if present."""
-    if requested is None:
-        requested = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        device = torch.device(requested)
-    except RuntimeError:
-        raise EqscaleError(f"unknown device {requested!r}") from None
+def rank_device(requested: str | None, ctx: DistContext) -> torch.device:
+    """The device of this rank (:func:`eqscale.devices.resolve_device`: the request, else CUDA
+    with one GPU per local rank if present), made the current CUDA device."""
+    device = resolve_device(requested, ctx.local_rank)
     if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise EqscaleError("device cuda requested but CUDA is not available")
-        if device.index is None:
-            device = torch.device("cuda", ctx.local_rank % torch.cuda.device_count())
         torch.cuda.set_device(device)
     return device
 

@@ -1,4 +1,4 @@
-"""Evaluation of a trained model (SPEC 3): test loss, autoregressive rollout, equivariance.
+"""Evaluation of a trained model: test loss, autoregressive rollout, equivariance.
 
 - loss: the task loss over a set of samples, as one mean over all their real objects (batches
   are combined weighted by their object counts, so the value does not depend on batch size);
@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,8 @@ from eqscale.train.data_access import SplitData
 
 # Seed offset of the equivariance-test transforms (fixed: every run is tested on the same ones).
 EQUIVARIANCE_SEED = 20241031
+# Test trajectories whose object tracks go into rollout.json (the first of the rollout's).
+TRACKED_TRAJECTORIES = 3
 
 
 def evenly_spaced(n: int, k: int | None) -> list[int]:
@@ -85,6 +89,43 @@ def dataset_loss(model: torch.nn.Module, data: SplitData, indices: list[int], ba
     return dataset_losses(model, data, indices, batch_size, device, transform_seed)["loss"]
 
 
+def _rollout(model: torch.nn.Module | None, data: SplitData, traj: dict[str, Tensor],
+             true_verts: Tensor) -> Iterator[tuple[int, dict[str, Tensor], Tensor]]:
+    """Yield ``(h, batch, pred)`` for h = 0 .. F - 3: the prediction of frame h + 2 from the two
+    frames before it (true for h = 0, predictions after that). Stops after a prediction that is
+    not finite: there is nothing left to feed back. ``model=None``: constant velocity."""
+    from eqscale.models.reference import constant_velocity
+    from eqscale.models.rigidity import apply_motion
+
+    prev, cur = true_verts[:, 0], true_verts[:, 1]
+    for h in range(true_verts.shape[1] - 2):
+        t = h + 1
+        batch = {**traj, "verts_prev": prev, "verts_t": cur, "verts_next": true_verts[:, t + 1],
+                 "faces_prev": data.faces_from_verts(prev, traj["face_index"]),
+                 "faces_t": data.faces_from_verts(cur, traj["face_index"])}
+        if model is None:
+            pred = constant_velocity(batch).float()
+        else:
+            motion = model(batch)
+            pred = apply_motion(motion, cur.to(motion.rotation.dtype)).float()
+        yield h, batch, pred
+        if not bool(torch.isfinite(pred).all()):
+            return
+        prev, cur = cur, pred.to(cur.dtype)
+
+
+@contextmanager
+def _eval_mode(model: torch.nn.Module | None) -> Iterator[None]:
+    was_training = model is not None and model.training
+    if model is not None:
+        model.eval()
+    try:
+        yield
+    finally:
+        if model is not None:
+            model.train(was_training)
+
+
 @torch.no_grad()
 def rollout_errors(model: torch.nn.Module | None, data: SplitData, trajectories: list[int],
                    batch_size: int, device: torch.device) -> list[float]:
@@ -95,44 +136,71 @@ def rollout_errors(model: torch.nn.Module | None, data: SplitData, trajectories:
     constant-velocity reference instead (from the same two true frames).
     """
     from eqscale.models import loss as loss_mod
-    from eqscale.models.reference import constant_velocity
-    from eqscale.models.rigidity import apply_motion
 
-    was_training = model is not None and model.training
-    if model is not None:
-        model.eval()
     horizons = data.frames - 2
     sums = [0.0] * horizons
     weight = 0
-    for start in range(0, len(trajectories), batch_size):
-        traj = data.trajectory_batch(trajectories[start:start + batch_size], device)
-        true_verts = traj.pop("verts")  # (B, F, K, V, 3)
-        n = int(traj["object_mask"].sum())
-        weight += n
-        prev, cur = true_verts[:, 0], true_verts[:, 1]
-        for h in range(horizons):
-            t = h + 1
-            batch = {**traj, "verts_prev": prev, "verts_t": cur, "verts_next": true_verts[:, t + 1],
-                     "faces_prev": data.faces_from_verts(prev, traj["face_index"]),
-                     "faces_t": data.faces_from_verts(cur, traj["face_index"])}
-            if model is None:
-                pred = constant_velocity(batch).float()
-            else:
-                motion = model(batch)
-                pred = apply_motion(motion, cur.to(motion.rotation.dtype)).float()
-            sums[h] += float(loss_mod.task_loss(pred, batch)) * n
-            if not bool(torch.isfinite(pred).all()):  # diverged: nothing left to feed back
-                sums[h + 1:] = [math.nan] * (horizons - h - 1)
-                break
-            prev, cur = cur, pred.to(cur.dtype)
-    if model is not None:
-        model.train(was_training)
+    with _eval_mode(model):
+        for start in range(0, len(trajectories), batch_size):
+            traj = data.trajectory_batch(trajectories[start:start + batch_size], device)
+            true_verts = traj.pop("verts")  # (B, F, K, V, 3)
+            n = int(traj["object_mask"].sum())
+            weight += n
+            for h, batch, pred in _rollout(model, data, traj, true_verts):
+                sums[h] += float(loss_mod.task_loss(pred, batch)) * n
+                if not bool(torch.isfinite(pred).all()):  # diverged: nothing left to feed back
+                    sums[h + 1:] = [math.nan] * (horizons - h - 1)
     return [s / weight for s in sums]
 
 
+def _centroids(verts: Tensor, vert_mask: Tensor) -> Tensor:
+    """Each object's centroid, the mean of its real vertices: (..., K, V, 3) -> (..., K, 3)."""
+    w = vert_mask.to(verts.dtype)[..., None]
+    return (verts * w).sum(-2) / w.sum(-2).clamp(min=1.0)
+
+
+@torch.no_grad()
+def rollout_tracks(model: torch.nn.Module, data: SplitData, trajectories: list[int],
+                   device: torch.device) -> list[dict[str, Any]]:
+    """Object centroid tracks of ``trajectories`` (:mod:`eqscale.rollouts`): the truth, the
+    model's autoregressive rollout (the same one :func:`rollout_errors` scores) and the
+    constant-velocity rollout, each as nested lists (F, K, 3) over the real objects."""
+    traj = data.trajectory_batch(trajectories, device)
+    true_verts = traj.pop("verts")  # (B, F, K, V, 3)
+    mask = traj["vert_mask"]
+    tracks = {"true": _centroids(true_verts, mask[:, None])}
+    with _eval_mode(model):
+        for name, predictor in (("predicted", model), ("constant_velocity", None)):
+            out = tracks["true"].clone()
+            for h, _, pred in _rollout(predictor, data, traj, true_verts):
+                out[:, h + 2] = _centroids(pred.to(out.dtype), mask)
+                if not bool(torch.isfinite(pred).all()):
+                    out[:, h + 3:] = math.nan
+            tracks[name] = out
+    items = []
+    for b, index in enumerate(trajectories):
+        real = traj["object_mask"][b].bool()
+        item = {name: t[b][:, real].cpu().tolist() for name, t in tracks.items()}
+        items.append({"index": index, "gravity": traj["gravity"][b].cpu().tolist(), **item})
+    return items
+
+
+def save_rollout(path: Path, model: torch.nn.Module, data: SplitData, config: Any,
+                 trajectories: list[int], device: torch.device) -> Path:
+    """Write the tracks of the first :data:`TRACKED_TRAJECTORIES` of ``trajectories`` to
+    ``path`` (``rollout.json``, atomically)."""
+    from eqscale.rollouts import rollout_record, write_rollout
+
+    tracks = rollout_tracks(model, data, trajectories[:TRACKED_TRAJECTORIES], device)
+    rate = data.dataset.manifest.get("frame_rate")
+    return write_rollout(path, rollout_record(config.model, data.split, rate, tracks))
+
+
 def evaluate_model(model: torch.nn.Module, data: SplitData, config: Any,
-                   device: torch.device) -> dict[str, Any]:
-    """Test loss, rollout and equivariance errors of ``model`` on a split (result.json keys)."""
+                   device: torch.device, rollout_path: Path | None = None) -> dict[str, Any]:
+    """Test loss, rollout and equivariance errors of ``model`` on a split (result.json keys).
+    With ``rollout_path``, the object tracks of the first rollout trajectories are written
+    there too (:func:`save_rollout`)."""
     from eqscale.models.reference import skill
 
     indices = evenly_spaced(len(data), config.test_samples)
@@ -142,6 +210,8 @@ def evaluate_model(model: torch.nn.Module, data: SplitData, config: Any,
     trajs = evenly_spaced(data.trajectories, config.rollout_trajectories)
     per_horizon = rollout_errors(model, data, trajs, config.eval_batch_size, device)
     cv_horizon = rollout_errors(None, data, trajs, config.eval_batch_size, device)
+    if rollout_path is not None and trajs:
+        save_rollout(rollout_path, model, data, config, trajs, device)
     eq = []
     for k in range(config.equivariance_transforms):
         moved = dataset_loss(model, data, indices, config.eval_batch_size, device,
@@ -166,12 +236,12 @@ def evaluate_model(model: torch.nn.Module, data: SplitData, config: Any,
 def evaluate_run(run: str | Path, data: str | Path, split: str = "test",
                  device: str | None = None) -> dict[str, Any]:
     """Evaluate a run directory's best checkpoint on a split of any dataset."""
+    from eqscale.devices import resolve_device
     from eqscale.errors import CheckpointError
     from eqscale.models import build_model
     from eqscale.train.checkpoint import load_checkpoint
     from eqscale.train.config import TrainConfig
     from eqscale.train.data_access import open_split
-    from eqscale.train.distributed import DistContext, resolve_device
 
     run = Path(run)
     cfg_path = run / "config.json"
@@ -183,7 +253,7 @@ def evaluate_run(run: str | Path, data: str | Path, split: str = "test",
         faces_per_object = int(stored["faces_per_object"])
     except (json.JSONDecodeError, KeyError, TypeError, ValueError):
         raise CheckpointError(f"{cfg_path} is corrupt") from None
-    dev = resolve_device(device, DistContext())
+    dev = resolve_device(device)
     split_data = open_split(data, split)
     if split_data.faces_per_object != faces_per_object:
         from eqscale.errors import DatasetError
@@ -200,31 +270,26 @@ def evaluate_run(run: str | Path, data: str | Path, split: str = "test",
     except RuntimeError:
         raise CheckpointError(f"{run / 'checkpoints' / 'best.pt'} does not fit the run's "
                               "model") from None
-    out = evaluate_model(model, split_data, config, dev)
+    tracks = _own_rollout_path(run, stored, data, split)
+    out = evaluate_model(model, split_data, config, dev, rollout_path=tracks)
     out.update(run=str(run), data=str(data), split=split, model=config.model, size=config.size,
-               best_step=best.get("step"))
+               best_step=best.get("step"), rollout_file=None if tracks is None else str(tracks))
     return out
 
 
-def evaluate_from_cli(run: str, data: str, split: str, as_json: bool,
-                      device: str | None) -> dict[str, Any]:
-    """``eqscale evaluate``: print a table (or JSON) of a run's evaluation."""
-    out = evaluate_run(run, data, split, device)
-    if as_json:
-        from eqscale.jsonsafe import json_safe
+def _own_rollout_path(run: Path, stored: dict, data: str | Path, split: str) -> Path | None:
+    """``RUN/rollout.json`` when this evaluation is the one training makes (the test split of
+    the run's own dataset) and the run directory is writable: the file training would have
+    written, so runs made before it existed get it. Otherwise None: another split or dataset
+    must not replace the run's own tracks."""
+    import os
 
-        print(json.dumps(json_safe(out), indent=2, allow_nan=False))
-    else:
-        rows = [("run", out["run"]), ("model", f"{out['model']} size {out['size']}"),
-                ("split", f"{split} of {data}"), ("loss", f"{out['test_loss']:.6g}"),
-                ("constant velocity", f"{out['constant_velocity_loss']:.6g} (skill "
-                 f"{out['skill']:+.3f}: 1 - loss / constant-velocity loss)"),
-                ("rigid constant velocity", f"{out['rigid_constant_velocity_loss']:.6g}"),
-                ("no motion", f"{out['no_motion_loss']:.6g}"),
-                ("rollout error", f"{out['rollout_error']:.6g}"),
-                ("equivariance error", f"{out['equivariance_error']:.3g}"
-                 if out["equivariance_error"] is not None else "-")]
-        width = max(len(k) for k, _ in rows)
-        for key, value in rows:
-            print(f"{key:<{width}}  {value}")
-    return out
+    from eqscale.rollouts import ROLLOUT_FILE
+
+    try:
+        own = Path(str(stored.get("data"))).resolve() == Path(data).resolve()
+    except (OSError, RuntimeError):
+        return None
+    if split != "test" or not own or not os.access(run, os.W_OK):
+        return None
+    return run / ROLLOUT_FILE

@@ -1,4 +1,4 @@
-"""The training loop (SPEC 6): budgeted steps, validation with early stopping, checkpoints.
+"""The training loop: budgeted steps, validation with early stopping, checkpoints.
 
 ``run_training(config, data_dir, out_dir)`` trains one model and returns the content of
 ``result.json``. Restarted with the same config on the same run directory it resumes from
@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import json
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -23,13 +24,14 @@ from typing import Any
 
 import torch
 
+from eqscale.atomic import write_json_atomic
 from eqscale.data.verify import verify_dataset
 from eqscale.errors import CheckpointError, EqscaleError
 from eqscale.jsonsafe import json_safe
+from eqscale.rollouts import ROLLOUT_FILE
 from eqscale.train import distributed as dist_utils
 from eqscale.train.budget import compute_figures, sample_cost, steps_for_budget
 from eqscale.train.checkpoint import (
-    atomic_write_json,
     load_checkpoint,
     rng_state,
     save_checkpoint,
@@ -42,7 +44,10 @@ from eqscale.train.evaluate import batch_loss, dataset_losses, evaluate_model, e
 from eqscale.train.failures import non_finite_reason, run_dir_lock
 from eqscale.train.metrics import MetricsLog
 from eqscale.train.order import EpochOrder, StepBatches, mixed_seed
+from eqscale.train.run_log import run_log
 from eqscale.train.schedule import make_scheduler
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -59,15 +64,17 @@ class TrainState:
 
 
 def run_training(config: TrainConfig, data_dir: str | Path, out_dir: str | Path,
-                 quiet: bool = False) -> dict[str, Any]:
-    """Train (or resume, or skip a finished run) and return the content of ``result.json``."""
+                 quiet: bool = False, placement: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train (or resume, or skip a finished run) and return the content of ``result.json``;
+    ``placement`` (where a scheduler put the run: host, assigned GPUs) is recorded in it."""
     ctx = dist_utils.detect()
-    device = dist_utils.resolve_device(config.device, ctx)
+    device = dist_utils.rank_device(config.device, ctx)
     dist_utils.init(ctx, device)
     trainer = None
     try:
         trainer = Trainer(config, Path(data_dir), Path(out_dir), ctx, device, quiet)
-        with run_dir_lock(Path(out_dir), ctx.is_main):  # one process per run directory
+        trainer.placement = placement
+        with run_dir_lock(Path(out_dir), ctx.is_main), run_log(Path(out_dir), ctx.is_main):
             result = trainer.run()
         # Every rank finishes its collectives before any tears the group down (Gloo aborts a
         # process whose peer closed the connection mid-operation).
@@ -98,6 +105,7 @@ class Trainer:
     def __init__(self, config: TrainConfig, data_dir: Path, out_dir: Path,
                  ctx: dist_utils.DistContext, device: torch.device, quiet: bool) -> None:
         self.config = config
+        self.placement: dict[str, Any] | None = None
         self.data_dir = data_dir
         self.out = out_dir
         self.ctx = ctx
@@ -107,9 +115,10 @@ class Trainer:
 
     # --- set-up -----------------------------------------------------------------------------
 
-    def _say(self, msg: str) -> None:
-        if not self.quiet:
-            print(msg, flush=True)
+    def _say(self, msg: str, console: bool = True) -> None:
+        """Log ``msg``: into the run's ``train.log`` always, on the console unless quiet."""
+        if self.ctx.is_main:
+            log.info(msg, extra={"console": console and not self.quiet})
 
     def _check_run_dir(self) -> dict[str, Any] | None:
         """Refuse a run directory of another config; return an existing result if finished."""
@@ -168,12 +177,12 @@ class Trainer:
 
         if self.ctx.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
-            atomic_write_json(self.out / "config.json", {
+            write_json_atomic(self.out / "config.json", {
                 "config": cfg.to_dict(), "data": str(self.data_dir),
                 "planned_steps": self.planned_steps, "faces_per_object": fpo,
                 "mean_objects": mean_objects, "N": self.n_params,
                 "world_size": self.ctx.world_size,
-            })
+            }, indent=2, sort_keys=True)
         last = self.ckpt_dir / "last.pt"
         if last.is_file():
             self._restore(load_checkpoint(last, self.device))
@@ -328,6 +337,9 @@ class Trainer:
         self.log.write({"kind": "val", "step": st.step, "val_loss": val,
                         "best_val_loss": st.best_val_loss, "improved": improved,
                         "constant_velocity_loss": cv})
+        self._say(f"step {st.step}/{self.planned_steps}: validation loss {val:.5g} (best "
+                  f"{st.best_val_loss:.5g} at step {st.best_step}; constant velocity {cv:.5g})",
+                  console=False)
         if cfg.patience is not None and st.bad_evals >= cfg.patience:
             st.stopped_early = st.step < self.planned_steps
             if st.stopped_early:
@@ -347,6 +359,7 @@ class Trainer:
             "budget_convention": cfg.budget_convention, **compute_figures(self.cost, samples),
             "device": self.device.type, "world_size": self.ctx.world_size,
             "threads": torch.get_num_threads(),
+            **({"placement": self.placement} if self.placement else {}),
             "lr": cfg.lr, "best_val_loss": None, "best_step": None, "test_loss": None,
             "constant_velocity_loss": None, "rigid_constant_velocity_loss": None,
             "no_motion_loss": None, "skill": None,
@@ -362,13 +375,14 @@ class Trainer:
             best = load_checkpoint(self.ckpt_dir / "best.pt", self.device)
             self.model.load_state_dict(best["model"])
             test_ds = open_split(self.data_dir, "test")
-            result.update(evaluate_model(self.model, test_ds, cfg, self.device))
+            result.update(evaluate_model(self.model, test_ds, cfg, self.device,
+                                         rollout_path=self.out / ROLLOUT_FILE))
             result.update(best_val_loss=st.best_val_loss, best_step=st.best_step,
                           status="finished", reason=None)
         result["wall_seconds"] = self._wall()
         result = json_safe(result)  # NaN/inf as null with a note: result.json stays JSON
         if self.ctx.is_main:
-            atomic_write_json(self.out / "result.json", result)
+            write_json_atomic(self.out / "result.json", result, indent=2, sort_keys=True)
             self._say(f"run {self.out} {result['status']}: steps {st.step}, "
                       f"best val {result['best_val_loss']}, test {result['test_loss']}"
                       + (f" ({failure})" if failure else ""))

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from eqscale.train.checkpoint import atomic_write_text
+from eqscale.atomic import write_text_atomic
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
@@ -43,7 +43,7 @@ class MetricsLog:
         if not self.enabled:
             return
         kept = [r for r in read_metrics(self.path) if r.get("step", 0) <= step]
-        atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in kept))
+        write_text_atomic(self.path, "".join(json.dumps(r) + "\n" for r in kept))
 
     def write(self, record: dict[str, Any]) -> None:
         if not self.enabled:
