@@ -58,10 +58,11 @@ DEMO = StudySpec(
     compute=ComputeStudy(budgets=(1.1e11, 1.8e11, 2.8e11, 4.5e11),
                          sizes={"gatr": (0, 1, 2, 3, 4), "transformer": (0, 1, 2, 3, 4, 5)},
                          min_steps=20, max_steps=6000),
-    # 600 steps with early stopping: 13 epochs of the smallest training set, about a fifth of
-    # one of the largest, so training-set size can matter (250 steps left every size under one
-    # epoch's worth of learning and the data study measured nothing).
-    data_study=DataStudy(train_sizes=(16, 40, 100, 256), size=0, steps=600),
+    # 500 steps with early stopping: 11 epochs of the smallest training set, two thirds of one
+    # of the largest, so training-set size can matter (250 steps left every size under one
+    # epoch's worth of learning and the data study measured nothing; 600 put the demo at 9.8
+    # minutes, too close to its 10).
+    data_study=DataStudy(train_sizes=(16, 40, 100, 256), size=0, steps=500),
     # Picked by the demo-lr stage below (best validation loss of each arm over 3e-4, 1e-3,
     # 3e-3, 1e-2 at 300 steps; the augmented transformer's losses were within 2% of each
     # other): `eqscale sweep run --study demo-lr --out demo-lr --workers 2 --lr-only`, then
