@@ -47,6 +47,25 @@ def _fill(disk: Path) -> Path:
     return filler
 
 
+def _fill_while_running(args: list, disk: Path, ready, what: str) -> tuple[Path, str]:
+    """Start ``eqscale ARGS``, fill ``disk`` once ``ready()``, expect exit code 2 with one
+    ``eqscale:`` line and no traceback; returns the filler file and that line."""
+    log = disk.parent / "command.log"
+    proc = start(*args, log=log)
+    try:
+        wait_until(ready, 120, what, proc, log)
+        filler = _fill(disk)
+        assert proc.wait(120) == 2
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    text = log.read_text()
+    errors = [ln for ln in text.replace("\r", "\n").splitlines() if ln.startswith("eqscale:")]
+    assert "Traceback" not in text and len(errors) == 1
+    return filler, errors[0]
+
+
 def _train_args(data, out, steps=4):
     return ["train", "--model", "transformer", "--preset", "tiny", "--steps", steps,
             "--data", data, "--out", out, "--quiet"]
@@ -122,20 +141,9 @@ def test_full_disk_during_generation_keeps_finished_shards(tiny_dataset, small_d
     out = small_disk / "d"
     args = ["generate", "--out", out, "--train", 120, "--val", 0, "--test", 0,
             "--shard-size", 4, "--faces-per-object", 8]
-    proc = start(*args, log=small_disk.parent / "gen.log")
-    try:
-        wait_until(lambda: (out / "train" / "shard_00001").is_dir(), 120, "two shards", proc,
-                   small_disk.parent / "gen.log")
-        filler = _fill(small_disk)
-        assert proc.wait(120) == 2
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    text = (small_disk.parent / "gen.log").read_text()
-    errors = [ln for ln in text.replace("\r", "\n").splitlines() if ln.startswith("eqscale:")]
-    assert "Traceback" not in text and len(errors) == 1
-    assert str(out) in errors[0] and "no space left" in errors[0]
+    filler, error = _fill_while_running(
+        args, small_disk, lambda: (out / "train" / "shard_00001").is_dir(), "two shards")
+    assert str(out) in error and "no space left" in error
     assert fmt.read_shard_entry(out / "train", 0, 4) is not None
     assert not list(out.rglob("*.tmp"))
     filler.unlink()
@@ -145,20 +153,9 @@ def test_full_disk_during_generation_keeps_finished_shards(tiny_dataset, small_d
 
 def test_full_disk_during_training_then_resume(tiny_dataset, small_disk):
     out = small_disk / "run"
-    log = small_disk.parent / "train.log"
-    proc = start(*_train_args(tiny_dataset, out, steps=40), log=log)
-    try:
-        wait_until(lambda: metric_lines(out) >= 3, 120, "training", proc, log)
-        filler = _fill(small_disk)
-        assert proc.wait(120) == 2
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    text = log.read_text()
-    errors = [ln for ln in text.splitlines() if ln.startswith("eqscale:")]
-    assert "Traceback" not in text and len(errors) == 1
-    assert str(out) in errors[0] and "no space left" in errors[0]
+    filler, error = _fill_while_running(_train_args(tiny_dataset, out, steps=40), small_disk,
+                                        lambda: metric_lines(out) >= 3, "training")
+    assert str(out) in error and "no space left" in error
     filler.unlink()
     assert run(*_train_args(tiny_dataset, out, steps=40)).returncode == 0
     steps = [r["step"] for r in read_metrics(out / "metrics.jsonl") if r["kind"] == "train"]

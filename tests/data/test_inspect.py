@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -11,9 +10,9 @@ import numpy as np
 import pytest
 
 from eqscale.data import SceneDataset
-from eqscale.data.format import sha256_file
 from eqscale.data.inspect import inspect_dataset
 from eqscale.errors import DatasetError
+from tests.edges import rewrite_array
 
 
 @pytest.fixture()
@@ -21,19 +20,6 @@ def copy(tiny_dataset, tmp_path):
     dst = tmp_path / "copy"
     shutil.copytree(tiny_dataset, dst)
     return dst
-
-
-def _rewrite(root, rel, array, fix_checksum=True):
-    """Replace one array file; optionally update the manifest's checksum to match."""
-    path = root / rel
-    np.save(path, array)
-    if fix_checksum:
-        manifest = json.loads((root / "manifest.json").read_text())
-        for split in manifest["splits"].values():
-            for entry in split["shards"]:
-                if rel.startswith(entry["path"] + "/"):
-                    entry["sha256"][path.stem] = sha256_file(path)
-        (root / "manifest.json").write_text(json.dumps(manifest))
 
 
 def test_summary_of_a_valid_dataset(tiny_dataset):
@@ -78,7 +64,7 @@ def test_truncated_file_fails_checksum_and_loading(copy):
 
 def test_wrong_dtype_is_named(copy):
     rel = "test/shard_00000/scale.npy"
-    _rewrite(copy, rel, np.load(copy / rel).astype(np.float64))
+    rewrite_array(copy, rel, np.load(copy / rel).astype(np.float64))
     with pytest.raises(DatasetError, match=r"scale\.npy: expected float32"):
         inspect_dataset(copy)
 
@@ -87,7 +73,7 @@ def test_nan_is_named(copy):
     rel = "test/shard_00000/positions.npy"
     positions = np.load(copy / rel)
     positions[1, 0, 5, 2] = np.nan
-    _rewrite(copy, rel, positions)
+    rewrite_array(copy, rel, positions)
     with pytest.raises(DatasetError, match=r"positions\.npy: NaN"):
         inspect_dataset(copy)
 
@@ -96,7 +82,7 @@ def test_object_below_the_floor_is_implausible(copy):
     rel = "val/shard_00000/positions.npy"
     positions = np.load(copy / rel)
     positions[0, 0, 10:, 2] = -1.0
-    _rewrite(copy, rel, positions)
+    rewrite_array(copy, rel, positions)
     with pytest.raises(DatasetError, match="sank below the floor"):
         inspect_dataset(copy)
 
@@ -105,7 +91,7 @@ def test_mass_must_follow_volume_density_scale(copy):
     rel = "train/shard_00000/mass.npy"
     mass = np.load(copy / rel)
     mass[2, 0] *= 1.5
-    _rewrite(copy, rel, mass)
+    rewrite_array(copy, rel, mass)
     with pytest.raises(DatasetError, match="mass != volume"):
         inspect_dataset(copy)
 

@@ -20,7 +20,7 @@ from eqscale.cli import commands
 from eqscale.errors import EqscaleError
 
 
-class DEFAULTS(argparse.HelpFormatter):
+class ShowDefaults(argparse.HelpFormatter):
     """``--help`` shows each option's default, unless its help already says it or there is
     none to show (train's generated options say theirs in their text)."""
 
@@ -35,7 +35,7 @@ class DEFAULTS(argparse.HelpFormatter):
 
 
 def _add_generate(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("generate", formatter_class=DEFAULTS,
+    p = sub.add_parser("generate", formatter_class=ShowDefaults,
                        help="simulate MOVi-B-like scenes into a dataset")
     p.add_argument("--out", required=True, help="dataset directory to create or resume")
     p.add_argument("--train", type=int, default=64, help="training trajectories")
@@ -55,14 +55,14 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_inspect(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("inspect", formatter_class=DEFAULTS,
+    p = sub.add_parser("inspect", formatter_class=ShowDefaults,
                        help="validate a dataset and print a summary")
     p.add_argument("path", help="dataset directory")
     p.set_defaults(handler=commands.inspect)
 
 
 def _add_render(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("render", formatter_class=DEFAULTS,
+    p = sub.add_parser("render", formatter_class=ShowDefaults,
                        help="draw a trajectory (token meshes and floor) to a PNG")
     p.add_argument("path", help="dataset directory")
     p.add_argument("--split", default="test", choices=["train", "val", "test"],
@@ -101,7 +101,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("evaluate", formatter_class=DEFAULTS,
+    p = sub.add_parser("evaluate", formatter_class=ShowDefaults,
                        help="loss, rollout and equivariance error of a run")
     p.add_argument("--run", dest="run_dir", required=True, help="run directory")
     p.add_argument("--data", required=True, help="dataset directory")
@@ -116,7 +116,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_sweep(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sweep", formatter_class=DEFAULTS,
+    p = sub.add_parser("sweep", formatter_class=ShowDefaults,
                        help="plan, run or check a scaling study")
     p.add_argument("action", choices=["plan", "run", "status"])
     p.add_argument("--study", required=True, help="preset name (tiny, demo, cpu, paper) or JSON")
@@ -143,32 +143,30 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=commands.sweep)
 
 
-def _add_fit(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("fit", formatter_class=DEFAULTS,
-                       help="fit scaling laws to a run table")
+def _add_fitting(sub: argparse._SubParsersAction, name: str, what: str, out: str) -> None:
+    """``fit`` and ``report``: the same table and bootstrap options, their own output."""
+    p = sub.add_parser(name, formatter_class=ShowDefaults, help=what)
     p.add_argument("--runs", required=True, help="run table (CSV) or study directory")
-    p.add_argument("--out", default=None, help="where to write fits.json (default: beside runs)")
+    p.add_argument("--out", default=None, help=out)
     p.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     p.add_argument("--workers", type=int, default=None,
                    help="processes fitting the resamples (default: the free cores)")
-    p.set_defaults(handler=commands.fit)
+    p.set_defaults(handler=getattr(commands, name))
+
+
+def _add_fit(sub: argparse._SubParsersAction) -> None:
+    _add_fitting(sub, "fit", "fit scaling laws to a run table",
+                 "where to write fits.json (default: beside runs)")
 
 
 def _add_report(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("report", formatter_class=DEFAULTS,
-                       help="HTML + Markdown report with figures and fitted laws")
-    p.add_argument("--runs", required=True, help="run table (CSV) or study directory")
-    p.add_argument("--out", default=None, help="report directory (default: beside runs)")
-    p.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
-    p.add_argument("--workers", type=int, default=None,
-                   help="processes fitting the resamples (default: the free cores)")
-    p.set_defaults(handler=commands.report)
+    _add_fitting(sub, "report", "HTML + Markdown report with figures and fitted laws",
+                 "report directory (default: beside runs)")
 
 
 def _add_bench(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", formatter_class=DEFAULTS,
+    p = sub.add_parser("bench", formatter_class=ShowDefaults,
                        help="benchmarks that print ratios measured in one run")
     p.add_argument("what", choices=["ga", "data", "models"])
     p.add_argument("--out", default=None, help="also write the results as JSON here")
@@ -180,7 +178,7 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", formatter_class=DEFAULTS,
+    p = sub.add_parser("demo", formatter_class=ShowDefaults,
                        help="the whole pipeline at laptop scale (about 10 minutes)")
     p.add_argument("--out", default="demo", help="output directory (resumed if it exists)")
     p.add_argument("--preset", default="demo", help="study preset (tiny for a smoke test)")

@@ -12,11 +12,13 @@ shard with its trajectory count and the SHA-256 of each array file.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -152,6 +154,33 @@ def mappable_shards(cap: int = 64) -> int:
     return max(1, min(cap, soft // 4 // len(ARRAYS)))
 
 
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Reading array file ``path``: its problems as one-line errors; running out of file
+    descriptors or memory is the process's trouble (StorageError), not a corrupt file."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise DatasetError(f"missing array file {path}") from None
+    except OSError as exc:
+        if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.EACCES):
+            from eqscale.oserrors import storage_error
+
+            raise storage_error(exc, path) from None
+        raise DatasetError(f"corrupt array file {path}: {exc}") from None
+    except (ValueError, EOFError) as exc:
+        raise DatasetError(f"corrupt array file {path}: {exc}") from None
+
+
+def _expect(path: Path, entry: dict, name: str, dtype: np.dtype, shape: tuple,
+            fortran: bool = False) -> None:
+    """Array ``name`` of shard ``entry`` has the format's dtype and shape (C order)."""
+    want_dtype, want_shape = ARRAYS[name]
+    if dtype != np.dtype(want_dtype) or shape != (entry["count"], *want_shape) or fortran:
+        raise DatasetError(f"{path}: expected {want_dtype} {(entry['count'], *want_shape)}, "
+                           f"found {dtype} {shape}")
+
+
 class SplitArrays:
     """The arrays of one split, across its shards, indexed by trajectory.
 
@@ -188,7 +217,7 @@ class SplitArrays:
 
     def _check_header(self, entry: dict, name: str) -> None:
         path = self._path(entry, name)
-        try:
+        with _reading(path):
             with open(path, "rb") as f:
                 version = np.lib.format.read_magic(f)
                 read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
@@ -197,24 +226,7 @@ class SplitArrays:
                 size = f.tell() + dtype.itemsize * int(np.prod(shape, dtype=np.int64))
                 if os.fstat(f.fileno()).st_size < size:
                     raise ValueError(f"the file is shorter than its {size} bytes (truncated)")
-        except FileNotFoundError:
-            raise DatasetError(f"missing array file {path}") from None
-        except OSError as exc:
-            raise self._os_error(exc, path) from None
-        except (ValueError, EOFError) as exc:
-            raise DatasetError(f"corrupt array file {path}: {exc}") from None
-        want_dtype, want_shape = ARRAYS[name]
-        if dtype != np.dtype(want_dtype) or shape != (entry["count"], *want_shape) or fortran:
-            raise DatasetError(f"{path}: expected {want_dtype} {(entry['count'], *want_shape)}, "
-                               f"found {dtype} {shape}")
-
-    @staticmethod
-    def _os_error(exc: OSError, path: Path) -> Exception:
-        if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.EACCES):
-            from eqscale.oserrors import storage_error  # not the file's fault
-
-            return storage_error(exc, path)
-        return DatasetError(f"corrupt array file {path}: {exc}")
+        _expect(path, entry, name, dtype, shape, fortran)
 
     def shard(self, index: int) -> dict[str, np.ndarray]:
         """The memory-mapped arrays of shard ``index`` (mapped now if they are not)."""
@@ -228,18 +240,9 @@ class SplitArrays:
 
     def _load(self, entry: dict, name: str) -> np.ndarray:
         path = self._path(entry, name)
-        try:
+        with _reading(path):
             array = np.load(path, mmap_mode="r", allow_pickle=False)
-        except FileNotFoundError:
-            raise DatasetError(f"missing array file {path}") from None
-        except OSError as exc:
-            raise self._os_error(exc, path) from None
-        except (ValueError, EOFError) as exc:
-            raise DatasetError(f"corrupt array file {path}: {exc}") from None
-        dtype, shape = ARRAYS[name]
-        if array.dtype != np.dtype(dtype) or array.shape != (entry["count"], *shape):
-            raise DatasetError(f"{path}: expected {dtype} {(entry['count'], *shape)}, "
-                               f"found {array.dtype} {array.shape}")
+        _expect(path, entry, name, array.dtype, array.shape)  # the file may have changed
         return array
 
     def __getstate__(self) -> dict:  # DataLoader workers map their own shards
