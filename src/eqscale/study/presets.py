@@ -79,18 +79,35 @@ DEMO_LR = dataclasses.replace(
     lr=LRStage(grid=(3e-4, 1e-3, 3e-3, 1e-2), steps=300, sizes={"gatr": 1, "transformer": 2}),
     learning_rates={})
 
-# A workstation CPU: hours. More budgets, a wider size grid, a larger dataset.
+# This 2-core machine in at most 2 hours (docs/results/cpu/: the committed result). Planned from
+# the demo's measured step times (batch 8, one thread per run: GATr sizes 0-3 take about 0.07,
+# 0.09, 0.25 and 0.54 s a step, the transformer's sizes 1-4 about 0.017, 0.034, 0.057 and 0.27 s)
+# and what the demo showed: at its budgets (<= 4.5e11) the smallest sizes win everywhere, and
+# GATr above size 1 is still on the constant-velocity plateau after 100 steps. So: budgets 8x
+# higher (1.25e12 .. 1e13), where sizes 1-2 (GATr) and 2-3 (the transformer) have the steps to
+# learn; 150..20,000 steps per run, which keeps runs still on the plateau out of the IsoFLOP
+# grids (each gets 3-4 sizes) and the smallest sizes' many cheap-in-FLOPs, dear-in-seconds
+# steps within the time; 4,000 training trajectories (generated in about a minute) so the
+# largest runs see each sample about twice at most; test losses on 256 samples, the same for
+# every run. The data study trains size 0 for 5,000 steps: 17 epochs of the 100-trajectory
+# subset, enough for augmentation to matter there, half an epoch of the full set.
 CPU = StudySpec(
     name="cpu",
-    description="workstation study: hours on a multi-core CPU",
-    data=DataSpec(n_train=2000, n_val=100, n_test=200, faces_per_object=32, shard_size=64),
-    train=TrainSpec(preset="demo", overrides={"batch_size": 16, "eval_every": 100,
-                                             "checkpoint_every": 100, "patience": 5}),
-    compute=ComputeStudy(budgets=_geometric(1.2e13, 1.8e14, 5),
-                         sizes={"gatr": (0, 1, 2, 3, 4), "transformer": (1, 2, 3, 4, 5, 6)},
-                         min_steps=200, max_steps=20_000),
-    data_study=DataStudy(train_sizes=(50, 150, 500, 2000), size=2, steps=3000),
-    lr=LRStage(grid=(3e-4, 1e-3, 3e-3), steps=1000, sizes={"gatr": 2, "transformer": 3}),
+    description="2-core study: at most 2 hours (the committed result, docs/results/cpu)",
+    data=DataSpec(n_train=4000, n_val=200, n_test=200, faces_per_object=8, shard_size=100),
+    train=TrainSpec(
+        preset="demo",
+        overrides={"batch_size": 8, "eval_every": 250, "checkpoint_every": 500,
+                   "patience": 6, "val_samples": 64, "test_samples": 256,
+                   "rollout_trajectories": 4, "equivariance_transforms": 1,
+                   "eval_batch_size": 32},
+    ),
+    compute=ComputeStudy(budgets=(1.25e12, 2.5e12, 5e12, 1e13),
+                         sizes={"gatr": (0, 1, 2, 3, 4), "transformer": (0, 1, 2, 3, 4, 5)},
+                         min_steps=150, max_steps=20_000),
+    data_study=DataStudy(train_sizes=(100, 300, 1000, 4000), size=0, steps=5000),
+    lr=LRStage(grid=(3e-4, 1e-3, 3e-3), steps=1000, sizes={"gatr": 1, "transformer": 2}),
+    bootstrap=200,
 )
 
 # The reference study's scale (Brehmer et al.): ~4e5 trajectories, budgets from about 1e16 to
