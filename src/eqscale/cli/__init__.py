@@ -131,6 +131,9 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
                    help="run: only the learning-rate stage, then stop (picks in OUT/lr.json)")
     p.add_argument("--json", action="store_true",
                    help="plan, status: print the runs, their states and results as JSON")
+    p.add_argument("--step-times", default=None, metavar="FILE",
+                   help="plan: estimate the study's wall time on --workers workers from the "
+                        "step times of `eqscale bench models --out FILE`")
     p.add_argument("--cpus-per-run", type=int, default=None,
                    help="CPU threads of each run (default: the free cores / workers)")
     p.add_argument("--gpus-per-run", type=float, default=None,

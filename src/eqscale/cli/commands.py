@@ -148,14 +148,26 @@ def sweep(a: argparse.Namespace) -> None:
         resources = resources_text(make_backend(a.backend, a.workers, a.cpus_per_run,
                                                 a.ray_address, gpus=a.gpus_per_run,
                                                 slurm=slurm))
+        estimate = None
+        if a.step_times is not None:
+            from eqscale.study.estimate import estimate_wall
+
+            estimate = estimate_wall(plan_study(spec, read_picks(study_dir)), spec,
+                                     a.step_times, a.workers)
         if a.json:
-            print(json.dumps(json_safe({**status, "resources": resources}), indent=2,
+            extra = {} if estimate is None else {"estimated_wall_seconds": estimate.seconds}
+            print(json.dumps(json_safe({**status, "resources": resources, **extra}), indent=2,
                              allow_nan=False))
             return
         if a.action == "plan":
             print(f"study {spec.name}: {spec.description}".rstrip(": "))
             print(f"each run gets: {resources}")
         print(plan_table(status))
+        if estimate is not None:
+            print(estimate.text())
+        elif a.action == "plan":
+            print("estimated wall time: pass --step-times FILE, written by "
+                  "`eqscale bench models --out FILE` on the machine that will run the study")
         return
     start = time.perf_counter()
     summary = run_sweep(spec, study_dir, a.data, a.backend, a.workers, a.ray_address,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from eqscale.models.registry import display_name
+from eqscale.scaling.outlook import outlook
 from eqscale.scaling.summary import fmt, fmt_p
 
 
@@ -282,9 +283,10 @@ def _reference(result: dict) -> str | None:
 
 def conclusion(result: dict) -> list[str]:
     """Paragraphs: reference, winner and factor, exponents, wall clock, allocation, data,
-    gaps."""
+    what this scale identifies (and at what budgets the rest would be), gaps."""
     paras = [p for p in (_reference(result), _winner(result), _exponents(result),
-                         _wall(result), _allocation(result), _data(result)) if p]
+                         _wall(result), _allocation(result), _data(result), outlook(result))
+             if p]
     if not result["comparison"].get("ok", True):
         paras.insert(0, f"No comparison: {result['comparison']['reason']}.")
     paras.append(f"Based on {result['n_runs']} finished runs and {result['n_bootstrap']} "
