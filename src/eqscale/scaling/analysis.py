@@ -58,14 +58,19 @@ def _law(fit: PowerLawFit) -> dict:
             "rms_log_residual": fit.rms_log_residual, "at_bound": list(fit.at_bound)}
 
 
-def _power_laws(x: np.ndarray, y: np.ndarray) -> dict:
+def _power_laws(x: np.ndarray, y: np.ndarray, warm: dict | None = None) -> dict:
+    """Pure and offset law; ``warm``: an earlier result of the same group, whose offset law
+    seeds this one (the bootstrap's fast path, as for L(N, D))."""
+    seed = (warm or {}).get("offset_law", {})
+    start = seed["params"] if seed.get("ok") else None
     return {"power_law": attempt(lambda: _law(fit_power_law(x, y))),
-            "offset_law": attempt(lambda: _law(fit_power_law(x, y, offset=True)))}
+            "offset_law": attempt(lambda: _law(fit_power_law(x, y, offset=True, start=start)))}
 
 
 def analyse_model(table: RunTable, warm: dict | None = None) -> dict:
-    """All laws of one model's runs. ``warm``: a previous result whose parametric fit seeds
-    this one (the bootstrap's fast path: few grid starts)."""
+    """All laws of one model's runs. ``warm``: a previous result whose parametric and offset
+    fits seed this one (the bootstrap's fast path: few starts)."""
+    warm = warm or {}
     compute = table.select(kind="compute")
     out: dict[str, Any] = {"n_runs": {"compute": len(compute),
                                       "data": len(table.select(kind="data"))}}
@@ -75,12 +80,12 @@ def analyse_model(table: RunTable, warm: dict | None = None) -> dict:
     budgets, spent, losses = frontier_points(compute)
     out["frontier"] = {"points": {"budget": budgets.tolist(), "C": spent.tolist(),
                                   "L": losses.tolist()},
-                       **_power_laws(spent, losses)}
+                       **_power_laws(spent, losses, warm.get("frontier"))}
 
     timed = compute.take(np.isfinite(compute.wall_seconds) & (compute.wall_seconds > 0))
     seconds, wall_losses = pareto_points(timed.wall_seconds, timed.loss)
     out["wall_frontier"] = {"points": {"seconds": seconds.tolist(), "L": wall_losses.tolist()},
-                            **_power_laws(seconds, wall_losses)}
+                            **_power_laws(seconds, wall_losses, warm.get("wall_frontier"))}
 
     out["isoflop"] = _isoflop(compute, cost)
     out["parametric"] = _parametric(compute, cost, warm)
@@ -88,7 +93,7 @@ def analyse_model(table: RunTable, warm: dict | None = None) -> dict:
     for label, augment in (("no_augment", False), ("augment", True)):
         runs = table.select(kind="data", augment=augment)
         if len(runs):
-            out["data"][label] = _data_scaling(runs)
+            out["data"][label] = _data_scaling(runs, warm.get("data", {}).get(label))
     return out
 
 
@@ -156,7 +161,7 @@ def _surface(compute: RunTable, extra: list | None, n_starts: int = 12) -> dict:
             "converged_starts": f.converged_starts, "at_bound": list(f.at_bound)}
 
 
-def _data_scaling(runs: RunTable) -> dict:
+def _data_scaling(runs: RunTable, warm: dict | None = None) -> dict:
     """L against training-set size (trajectories); without sizes there is nothing to fit."""
     ok = np.isfinite(runs.train_subset) & (runs.train_subset > 0)
     if not ok.any():
@@ -165,7 +170,7 @@ def _data_scaling(runs: RunTable) -> dict:
     sizes = np.unique(runs.train_subset)
     best = np.array([runs.loss[runs.train_subset == s].min() for s in sizes])
     return {"points": {"n_train": sizes.tolist(), "L": best.tolist()},
-            **_power_laws(sizes, best)}
+            **_power_laws(sizes, best, warm)}
 
 
 def compare(eq: dict, base: dict, wall_at: float | None = None) -> dict:

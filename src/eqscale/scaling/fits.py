@@ -97,12 +97,15 @@ def _check_spread(name: str, arr: np.ndarray, need: int = 2) -> None:
 # --- power law --------------------------------------------------------------------------------
 
 
-def fit_power_law(x, y, offset: bool = False) -> PowerLawFit:
+def fit_power_law(x, y, offset: bool = False,
+                  start: dict[str, float] | None = None) -> PowerLawFit:
     """Fit y = A x^exponent, or y = E + A x^exponent with ``offset=True`` (E >= 0).
 
     The pure law is least squares on log y (a line in log-log); the offset law minimises squared
-    log residuals from several starts. Needs 2 points and 2 distinct x (4 points and 3
-    distinct x with an offset).
+    log residuals from several starts: a grid of nine, or, given ``start`` (the ``params`` of an
+    earlier offset fit, e.g. the point estimate seeding a bootstrap resample), from it and the
+    pure law's slope. Needs 2 points and 2 distinct x (4 points and 3 distinct x with an
+    offset).
     """
     x = _as_positive_array("x", x)
     y = _as_positive_array("y", y)
@@ -119,11 +122,11 @@ def fit_power_law(x, y, offset: bool = False) -> PowerLawFit:
         rms = float(np.sqrt(np.mean((a + k * lx - ly) ** 2)))
         return PowerLawFit(A=float(np.exp(a)), exponent=float(k), n_points=x.size,
                            rms_log_residual=rms)
-    return _fit_offset_power_law(lx, ly, y, k)
+    return _fit_offset_power_law(lx, ly, y, k, start)
 
 
 def _fit_offset_power_law(lx: np.ndarray, ly: np.ndarray, y: np.ndarray,
-                          k_pure: float) -> PowerLawFit:
+                          k_pure: float, start: dict[str, float] | None = None) -> PowerLawFit:
     """y = exp(e) + exp(a + k lx): residuals in log y, analytic Jacobian, several starts."""
     lx0 = lx.mean()  # centre log x so a and k are not strongly correlated
 
@@ -144,11 +147,18 @@ def _fit_offset_power_law(lx: np.ndarray, ly: np.ndarray, y: np.ndarray,
     kb = EXPONENT_BOUND
     lower, upper = [-np.inf, -np.inf, -kb], [np.inf, np.inf, kb]
     best = None
-    for frac, k0 in itertools.product((1e-3, 0.5, 0.9), (k_pure, 2.0 * k_pure, sign * 1.0)):
+    grid = list(itertools.product((1e-3, 0.5, 0.9), (k_pure, 2.0 * k_pure, sign * 1.0)))
+    starts: list[tuple[float, float, float]] = []
+    if start is not None and start.get("E", 0) > 0 and start.get("A", 0) > 0:
+        k_w = float(np.clip(start["exponent"], -0.99 * kb, 0.99 * kb))
+        starts.append((float(np.log(start["E"])), float(np.log(start["A"]) + k_w * lx0), k_w))
+        grid = [(0.5, k_pure)]
+    for frac, k0 in grid:
         k0 = float(np.clip(k0, -0.99 * kb, 0.99 * kb))
         e0 = float(np.log(frac * y.min()))
         rest = np.maximum(y - np.exp(e0), 1e-12 * y.max())
-        a0 = float(np.mean(np.log(rest) - k0 * (lx - lx0)))
+        starts.append((e0, float(np.mean(np.log(rest) - k0 * (lx - lx0))), k0))
+    for e0, a0, k0 in starts:
         res = least_squares(residuals, [e0, a0, k0], jac=jacobian, method="trf",
                             bounds=(lower, upper), xtol=1e-14, ftol=1e-14, gtol=1e-14,
                             max_nfev=5000)
