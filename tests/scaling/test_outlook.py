@@ -60,6 +60,7 @@ def test_a_rising_frontier_or_a_missing_allocation_is_said_in_words():
     res["parametric"]["allocation"] = {"ok": False, "reason": "no L(N, D) fit"}
     text = outlook({"models": {"gatr": res}})
     assert "no fitted allocation" in text and "does not fall with compute" in text
+    assert "gives no budget at which the interval would exclude 0" in text
     assert outlook({"models": {"gatr": {**res, "isoflop": {"minima": []}}}}) is None
 
 

@@ -80,7 +80,8 @@ def _exponent(model: str, res: dict) -> str | None:
     k = law["params"]["exponent"]
     if not k < 0:
         return (f"{display_name(model)}'s best loss does not fall with compute at these budgets "
-                f"(exponent {fmt(k)}): no larger span would show a power law")
+                f"(exponent {fmt(k)}): its fitted law gives no budget at which the interval "
+                "would exclude 0")
     c_min, c_max = min(budgets), max(budgets)
     span = (hi - k) / abs(k)  # the interval's side toward 0 must shrink below |k|
     reach = c_min * (c_max / c_min) ** span
