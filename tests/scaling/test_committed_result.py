@@ -12,6 +12,7 @@ import pytest
 
 from eqscale.cli import main
 from eqscale.scaling.summary import summary_table
+from eqscale.study.presets import PRESETS
 
 RESULT = Path(__file__).resolve().parents[2] / "docs" / "results" / "cpu"
 
@@ -46,3 +47,8 @@ def test_fit_reproduces_the_committed_fits(tmp_path, capsys):
             assert new[path] == pytest.approx(value, rel=1e-6, abs=1e-12), path
         else:
             assert new[path] == value, path
+
+
+def test_the_committed_result_is_the_cpu_preset_as_it_stands():
+    """Editing the preset without rerunning the study would leave a result it did not make."""
+    assert json.loads((RESULT / "study.json").read_text()) == PRESETS["cpu"].to_dict()

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from eqscale.cli import main
+from eqscale.data.format import MAX_OBJECTS
 from eqscale.errors import EqscaleError
 from eqscale.study.estimate import (
-    OBJECT_SLOTS,
     estimate_wall,
     fit_step_time,
     load_step_times,
@@ -64,7 +64,7 @@ def test_estimate_is_the_stage_then_the_rest(tmp_path):
 
     def by_hand(run):
         cost = sample_cost(run.model, run.size, EXPECTED_MEAN_OBJECTS,
-                           spec.data.faces_per_object, slots=OBJECT_SLOTS)
+                           spec.data.faces_per_object, slots=MAX_OBJECTS)
         per_step = cost.executed * batch_size(spec)
         return run.steps * ({"gatr": 0.05, "transformer": 0.01}[run.model]
                             + per_step / {"gatr": 2e10, "transformer": 5e10}[run.model])

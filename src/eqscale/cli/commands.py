@@ -144,7 +144,8 @@ def sweep(a: argparse.Namespace) -> None:
     slurm = SlurmOptions(folder=str(study_dir / "slurm"), partition=a.slurm_partition,
                          time_min=a.slurm_time, local=a.slurm_local)
     if a.action in ("plan", "status"):
-        status = study_status(spec, study_dir, plan_study(spec, read_picks(study_dir)))
+        runs = plan_study(spec, read_picks(study_dir))
+        status = study_status(spec, study_dir, runs)
         resources = resources_text(make_backend(a.backend, a.workers, a.cpus_per_run,
                                                 a.ray_address, gpus=a.gpus_per_run,
                                                 slurm=slurm))
@@ -152,8 +153,7 @@ def sweep(a: argparse.Namespace) -> None:
         if a.step_times is not None:
             from eqscale.study.estimate import estimate_wall
 
-            estimate = estimate_wall(plan_study(spec, read_picks(study_dir)), spec,
-                                     a.step_times, a.workers)
+            estimate = estimate_wall(runs, spec, a.step_times, a.workers)
         if a.json:
             extra = {} if estimate is None else {"estimated_wall_seconds": estimate.seconds}
             print(json.dumps(json_safe({**status, "resources": resources, **extra}), indent=2,

@@ -22,12 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from eqscale.data.format import MAX_OBJECTS
 from eqscale.errors import EqscaleError
 from eqscale.study.plan import EXPECTED_MEAN_OBJECTS, RunSpec, batch_size
 from eqscale.study.spec import StudySpec
-
-# Batches are padded to the dataset's object slots: MOVi-B scenes hold at most 10 objects.
-OBJECT_SLOTS = 10
 
 
 @dataclass(frozen=True)
@@ -99,7 +97,7 @@ def run_seconds(run: RunSpec, spec: StudySpec, models: dict[str, StepTimeModel])
         raise EqscaleError(f"the step-time file has no measurements of {run.model!r} "
                            f"(it has {', '.join(sorted(models))})")
     cost = sample_cost(run.model, run.size, EXPECTED_MEAN_OBJECTS, spec.data.faces_per_object,
-                       slots=OBJECT_SLOTS)
+                       slots=MAX_OBJECTS)  # batches are padded to the object slots
     steps = run.steps or 0
     return steps * models[run.model].seconds(cost.executed * batch_size(spec))
 

@@ -90,24 +90,20 @@ DEMO_LR = dataclasses.replace(
 # steps within the time; 4,000 training trajectories (generated in about a minute) so the
 # largest runs see each sample about twice at most; test losses on 256 samples, the same for
 # every run. The data study trains size 0 for 5,000 steps: 17 epochs of the 100-trajectory
-# subset, enough for augmentation to matter there, half an epoch of the full set.
-CPU = StudySpec(
-    name="cpu",
+# subset, enough for augmentation to matter there, half an epoch of the full set. The rest
+# (batch, faces, size grids, evaluation batch) is the demo's.
+CPU = dataclasses.replace(
+    DEMO, name="cpu",
     description="2-core study: at most 2 hours (the committed result, docs/results/cpu)",
     data=DataSpec(n_train=4000, n_val=200, n_test=200, faces_per_object=8, shard_size=100),
-    train=TrainSpec(
-        preset="demo",
-        overrides={"batch_size": 8, "eval_every": 250, "checkpoint_every": 500,
-                   "patience": 6, "val_samples": 64, "test_samples": 256,
-                   "rollout_trajectories": 4, "equivariance_transforms": 1,
-                   "eval_batch_size": 32},
-    ),
-    compute=ComputeStudy(budgets=(1.25e12, 2.5e12, 5e12, 1e13),
-                         sizes={"gatr": (0, 1, 2, 3, 4), "transformer": (0, 1, 2, 3, 4, 5)},
-                         min_steps=150, max_steps=20_000),
+    train=TrainSpec(preset="demo", overrides={
+        **DEMO.train.overrides, "eval_every": 250, "checkpoint_every": 500, "patience": 6,
+        "val_samples": 64, "test_samples": 256, "rollout_trajectories": 4}),
+    compute=dataclasses.replace(DEMO.compute, budgets=(1.25e12, 2.5e12, 5e12, 1e13),
+                                min_steps=150, max_steps=20_000),
     data_study=DataStudy(train_sizes=(100, 300, 1000, 4000), size=0, steps=5000),
     lr=LRStage(grid=(3e-4, 1e-3, 3e-3), steps=1000, sizes={"gatr": 1, "transformer": 2}),
-    bootstrap=200,
+    learning_rates={}, bootstrap=200,
 )
 
 # The reference study's scale (Brehmer et al.): ~4e5 trajectories, budgets from about 1e16 to
