@@ -101,8 +101,8 @@ CPU = dataclasses.replace(
         "val_samples": 64, "test_samples": 256, "rollout_trajectories": 4}),
     compute=dataclasses.replace(DEMO.compute, budgets=(1.25e12, 2.5e12, 5e12, 1e13),
                                 min_steps=150, max_steps=20_000),
-    data_study=DataStudy(train_sizes=(100, 300, 1000, 4000), size=0, steps=5000),
-    lr=LRStage(grid=(3e-4, 1e-3, 3e-3), steps=1000, sizes={"gatr": 1, "transformer": 2}),
+    data_study=DataStudy(train_sizes=(100, 300, 1000, 4000), size=2, steps=5000),
+    lr=LRStage(grid=(3e-4, 1e-3, 3e-3, 1e-2), steps=1000, sizes={"gatr": 1, "transformer": 2}),
     learning_rates={}, bootstrap=200,
 )
 
