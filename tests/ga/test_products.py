@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eqscale import ga
-from eqscale.ga import tables
+from eqscale.ga import products, tables
 
 N = 64
 KEYS = tuple(sum(1 << g for g in blade) for blade in tables.BLADES)  # kingdon's binary keys
@@ -152,13 +152,50 @@ def test_products_broadcast_and_keep_gradients():
     torch.testing.assert_close(x.grad, x2.grad, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("product", [ga.geometric_product, ga.outer_product,
-                                     ga.regressive_product])
-def test_sparse_backward_passes_gradcheck(product):
+FAST_PATHS = [products.sparse_bilinear, products.table_bilinear]
+PRODUCTS = ["geometric", "outer", "regressive"]
+
+
+@pytest.mark.parametrize("path", FAST_PATHS, ids=["sparse", "table"])
+@pytest.mark.parametrize("name", PRODUCTS)
+def test_fast_paths_pass_gradcheck(path, name):
     g = torch.Generator().manual_seed(2)
-    x = torch.randn(3, 16, generator=g, dtype=torch.float64, requires_grad=True)
-    y = torch.randn(3, 16, generator=g, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(product, (x, y))
+    u, v = (torch.randn(16, 3, 2, generator=g, dtype=torch.float64, requires_grad=True)
+            for _ in range(2))
+    assert torch.autograd.gradcheck(lambda a, b: path(name, a, b), (u, v))
+
+
+@pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-12), (torch.float32, 1e-5)])
+@pytest.mark.parametrize("path", FAST_PATHS, ids=["sparse", "table"])
+@pytest.mark.parametrize("name", PRODUCTS)
+def test_fast_paths_equal_the_dense_table_forward_and_backward(path, name, dtype, tol):
+    """Values and both gradients, on strided channel slices (as the bilinear layer passes)."""
+    g = torch.Generator().manual_seed(5)
+    both = torch.randn(16, 7, 6, generator=g, dtype=dtype, requires_grad=True)
+    grad_out = torch.randn(16, 7, 3, generator=g, dtype=dtype)
+    out = path(name, both[..., :3], both[..., 3:])
+    (grad_fast,) = torch.autograd.grad(out, both, grad_out)
+    table = tables.dense_table(name, both.device, dtype)
+    dense = torch.einsum("imc,jmc,ijk->kmc", both[..., :3], both[..., 3:], table)
+    (grad_dense,) = torch.autograd.grad(dense, both, grad_out)
+    torch.testing.assert_close(out, dense, rtol=tol, atol=tol)
+    torch.testing.assert_close(grad_fast, grad_dense, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("columns, expected", [(products.TABLE_PATH_MAX, "table_bilinear"),
+                                               (products.TABLE_PATH_MAX + 1, "sparse_bilinear")])
+def test_products_choose_their_path_by_operand_size(monkeypatch, columns, expected):
+    called = []
+    for path in ("sparse_bilinear", "table_bilinear"):
+        original = getattr(products, path)
+        monkeypatch.setattr(products, path, lambda *a, _p=path, _f=original: (called.append(_p),
+                                                                               _f(*a))[1])
+    g = torch.Generator().manual_seed(6)
+    x, y = (torch.randn(columns, 16, generator=g, dtype=torch.float64) for _ in range(2))
+    out = ga.geometric_product(x, y)
+    assert called == [expected]
+    with ga.use_dense():
+        torch.testing.assert_close(out, ga.geometric_product(x, y), rtol=1e-12, atol=1e-12)
 
 
 def test_chunked_evaluation_matches_dense_on_many_columns():

@@ -1,10 +1,13 @@
 """Products and involutions of G(3,0,1) on tensors ``(..., 16)``.
 
-Bilinear products run on a sparse fast path that touches only the non-zero terms of their
-Cayley tables (192 of 4096 for the geometric product, 81 for the outer and regressive products)
-in the forward and the backward pass (a custom autograd function). The dense
-``(16, 16, 16)`` contractions stay as slow references: :func:`use_dense` switches every product
-(and ``eqscale.nn``'s linear maps) to them, so tests can check fast == dense.
+Bilinear products have two fast paths, chosen by the operands' size: a sparse path that touches
+only the non-zero terms of their Cayley tables (192 of 4096 for the geometric product, 81 for
+the outer and regressive products) in the forward and the backward pass (a custom autograd
+function), and for small operands (at most :data:`TABLE_PATH_MAX` multivectors) one matrix
+product of the ``(16, 256)`` table with the operands' outer product, which does more arithmetic
+in fewer operations (the crossover is measured in docs/ga.md). The dense ``(16, 16, 16)``
+contractions stay as slow references: :func:`use_dense` switches every product (and
+``eqscale.nn``'s linear maps) to them, so tests can check fast == dense.
 """
 
 from __future__ import annotations
@@ -87,17 +90,41 @@ class _SparseBilinear(torch.autograd.Function):
         return None, grad_u, grad_v
 
 
+# Up to this many multivectors per operand the table path is faster (on CPU, one thread:
+# 0.3-0.5x the sparse path's time at 80, 0.8-0.9x at 1,024, even near 1,500-2,000, 2-3x slower
+# at 5,120; benchmarks/bench_paths.py, docs/ga.md)
+TABLE_PATH_MAX = 1024
+
+
+def sparse_bilinear(name: str, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Sparse path of product ``name`` on component-major ``(16, N, C)`` operands (any strides)
+    -> contiguous ``(16, N, C)``, in the operands' dtype (autocast does not apply)."""
+    return _SparseBilinear.apply(name, u, v)
+
+
+def table_bilinear(name: str, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Table path of product ``name``: ``(16, 256)`` table x outer product ``(256, N C)`` of
+    component-major ``(16, N, C)`` operands -> ``(16, N, C)``; plain autograd, the operands'
+    dtype (autocast does not apply)."""
+    table = tables.table_matrix(name, u.device, u.dtype)
+    m = u[0].numel()
+    with torch.autocast(u.device.type, enabled=False):
+        outer = (u.reshape(16, 1, m) * v.reshape(1, 16, m)).reshape(256, m)
+        return (table @ outer).view(u.shape)
+
+
 def bilinear_component_major(name: str, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """Sparse fast path of product ``name`` ("geometric", "outer", "regressive") on
-    component-major operands ``(16, ..., C)`` of equal shape (strided views, e.g. channel
-    slices, are fine) -> contiguous ``(16, ..., C)``."""
+    """Fast path of product ``name`` ("geometric", "outer", "regressive") on component-major
+    operands ``(16, ..., C)`` of equal shape (strided views, e.g. channel slices, are fine)
+    -> contiguous ``(16, ..., C)``: the table path for small operands, else the sparse path."""
     if u.shape != v.shape or u.shape[0] != 16:
         raise ValueError(f"expected two (16, ...) operands, got {tuple(u.shape)}, "
                          f"{tuple(v.shape)}")
     shape = u.shape
     dtype = torch.promote_types(u.dtype, v.dtype)
     u, v = (t.to(dtype).reshape(16, -1, shape[-1] if len(shape) > 1 else 1) for t in (u, v))
-    return _SparseBilinear.apply(name, u, v).view(shape)
+    path = table_bilinear if u[0].numel() <= TABLE_PATH_MAX else sparse_bilinear
+    return path(name, u, v).view(shape)
 
 
 def _bilinear(name: str, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -43,6 +43,12 @@ def dense_table(name: str, device: torch.device, dtype: torch.dtype) -> torch.Te
     return table.to(device=device, dtype=dtype)
 
 
+@functools.cache
+def table_matrix(name: str, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """``(16, 256)``: the table as a matrix, ``[k, 16 i + j]`` the sign of ``e_i e_j -> e_k``."""
+    return dense_table(name, device, dtype).permute(2, 0, 1).reshape(16, 256).contiguous()
+
+
 @dataclass(frozen=True)
 class SparsePlan:
     """The non-zero terms ``out[c] += s u[a] v[b]`` of a bilinear map, grouped for evaluation on

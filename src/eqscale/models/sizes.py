@@ -197,7 +197,10 @@ class GATrSize:
         products = 3 * 2 * (gp + join) * self.mv_channels * self.depth * tokens
         # Per object, the rotor head runs 11 geometric products forward (normalisation 2,
         # sandwiches of 4 points 8 + 1 inverse) and 18 sparse maps backward (operands without
-        # gradient: the embedded points).
+        # gradient: the embedded points). Products are charged at the sparse path's count even
+        # where small operands (at most eqscale.ga's TABLE_PATH_MAX multivectors, e.g. these
+        # per-object ones) take the table path, which also multiplies the table's zeros: more
+        # FLOPs in fewer operations, less time; the count stays the work the products need.
         products += (11 + 18) * 2 * gp * objects
         executed = (fwd_linear + bwd_linear) * tokens + 3.5 * attn_fwd + products
         return FlopCount(nominal=float(nominal), executed=float(executed))
