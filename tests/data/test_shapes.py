@@ -3,6 +3,8 @@ and Kubric's real KuBasic assets (read from ../shared, never copied)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -72,7 +74,8 @@ def test_kubasic_set_loads_and_simulates(shared_dir, tmp_path):
     assert shapes.names == list(PROCEDURAL_SHAPES)
     cube = shapes.shapes[shapes.names.index("cube")]
     assert cube.volume == pytest.approx(0.9936)
-    assert all(str(shared_dir) in s.collision_file for s in shapes.shapes)  # read in place
+    here = shared_dir.resolve()  # read in place (../shared may be a link)
+    assert all(Path(s.collision_file).resolve().is_relative_to(here) for s in shapes.shapes)
     with BulletClient() as (pb, c):
         traj = simulate_trajectory(pb, c, shapes, 11)
     assert 3 <= traj["mask"].sum() <= 10
