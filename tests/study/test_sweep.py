@@ -123,3 +123,26 @@ def test_bad_study_is_a_one_line_error(capsys, tmp_path):
     assert main(["sweep", "run", "--study", "tiny", "--out", str(tmp_path),
                  "--data", str(tmp_path / "nodata")]) == 2
     assert "no dataset" in capsys.readouterr().err
+
+
+def test_a_crashed_run_stops_the_lr_stage_and_exits_1(spec, tiny_dataset, capsys, tmp_path):
+    """A stage run whose task raises (here: a damaged checkpoint it must resume from) leaves
+    the stage incomplete: no picks, no later run, exit 1 naming the run; once the cause is gone,
+    the same command retries it and the stage completes."""
+    (tmp_path / "spec.json").write_text(json.dumps(spec.to_dict()))
+    out = tmp_path / "study"
+    victim = run_dir(out, run_id(plan_lr_stage(spec)[0], spec))
+    (victim / "checkpoints").mkdir(parents=True)
+    (victim / "checkpoints" / "last.pt").write_bytes(b"not a checkpoint")
+    argv = ["sweep", "run", "--study", str(tmp_path / "spec.json"), "--out", str(out),
+            "--data", str(tiny_dataset), "--workers", "2"]
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert f"crashed: {victim.name}: " in captured.out and "is corrupt" in captured.out
+    assert "1 run(s) crashed" in captured.err and "eqscale sweep run" in captured.err
+    assert (victim / "sweep_error.json").is_file() and read_picks(out) is None
+    stage = {run_id(r, spec) for r in plan_lr_stage(spec)}
+    assert {p.name for p in victim.parent.iterdir()} == stage  # no later run started
+    (victim / "checkpoints" / "last.pt").unlink()
+    assert main([*argv, "--lr-only"]) == 0
+    assert "crashed: " not in capsys.readouterr().out and read_picks(out) is not None

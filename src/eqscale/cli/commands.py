@@ -117,10 +117,23 @@ def evaluate(a: argparse.Namespace) -> None:
 
 
 def _summary_lines(summary: Any) -> list[str]:
+    from eqscale.study.runner import SWEEP_ERROR
+
+    crashed = f", {len(summary.crashed)} crashed" if summary.crashed else ""
     lines = [f"{len(summary.skipped)} runs already finished, {len(summary.finished)} trained, "
-             f"{len(summary.failed)} failed; run table: {summary.table}"]
+             f"{len(summary.failed)} failed{crashed}; run table: {summary.table}"]
     lines += [f"failed: {rid}: {reason}" for rid, reason in summary.failed.items()]
+    lines += [f"crashed: {rid}: {error} (traceback in its {SWEEP_ERROR})"
+              for rid, error in summary.crashed.items()]
     return lines
+
+
+def _refuse_crashes(summary: Any, command: str) -> None:
+    """Exit 1 when a run's task crashed: the study is incomplete (the next call retries it)."""
+    if summary.crashed:
+        raise RunFailedError(f"{len(summary.crashed)} run(s) crashed (listed above) and the "
+                             f"study is incomplete; fix the cause and run `{command}` again to "
+                             "retry them (finished runs are kept)")
 
 
 def sweep(a: argparse.Namespace) -> None:
@@ -175,6 +188,7 @@ def sweep(a: argparse.Namespace) -> None:
                         local_gpus=a.ray_gpus, slurm=slurm)
     print("\n".join(_summary_lines(summary)))
     print(f"sweep took {time.perf_counter() - start:.0f} s")
+    _refuse_crashes(summary, "eqscale sweep run")
 
 
 def fit(a: argparse.Namespace) -> None:
@@ -230,3 +244,4 @@ def demo(a: argparse.Namespace) -> None:
     print("\n".join(_summary_lines(done.summary)))
     print(f"done in {done.seconds:.0f} s ({done.seconds / 60:.1f} min)")
     print(f"report: {done.report} (Markdown: {done.markdown})")
+    _refuse_crashes(done.summary, "eqscale demo")

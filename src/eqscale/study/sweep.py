@@ -5,7 +5,9 @@ A study directory holds ``study.json`` (the spec), ``data/`` (the default datase
 picks, when the study has one) and ``runs.csv`` (the collected table).
 ``run`` is resumable: finished runs are skipped, failed ones listed and not retried (a
 non-finite loss would recur), interrupted ones resumed from their checkpoints, and runs whose
-task crashed retried. It holds the study directory's lock (:mod:`eqscale.locks`), verifies the
+task crashed retried. A crash in the learning-rate stage stops the sweep before the picks: a
+pick made without one of the grid's runs could change once that run is retried, and with it
+every later run. It holds the study directory's lock (:mod:`eqscale.locks`), verifies the
 dataset before the first run, and stops when a run meets a full or read-only disk.
 """
 
@@ -49,11 +51,14 @@ LR_JSON = "lr.json"  # the learning-rate stage's grid, losses and picks
 
 @dataclass
 class SweepSummary:
-    """What a ``run`` did: run ids by outcome, and the run table it wrote."""
+    """What a ``run`` did: run ids by outcome, and the run table it wrote. ``failed`` runs
+    ended with a recorded reason (``result.json``: a diverged learning rate is a result);
+    ``crashed`` ones raised in their task (``sweep_error.json``) and are retried next time."""
 
     skipped: list[str] = field(default_factory=list)
     finished: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # run id -> reason
+    crashed: dict[str, str] = field(default_factory=dict)  # run id -> error
     table: Path | None = None
 
 
@@ -187,7 +192,7 @@ def _execute(spec: StudySpec, study_dir: Path, data: Path, runs: list[RunSpec], 
                 write_json_atomic(Path(task.run_dir) / SWEEP_ERROR,
                                   {"error": outcome.error, "error_type": outcome.error_type,
                                    "traceback": outcome.traceback}, indent=2)
-                summary.failed[task.run_id] = str(outcome.error)
+                summary.crashed[task.run_id] = str(outcome.error)
             elif result.get("status") == "finished":
                 summary.finished.append(task.run_id)
             else:
@@ -267,6 +272,10 @@ def _run_sweep(spec: StudySpec, study_dir: str | Path, data_dir: str | Path | No
                      f"({resources_text(executor)})")
         if stage:
             _execute(spec, study_dir, data, stage, executor, summary, stage, quiet, "lr stage")
+            if summary.crashed:
+                log.warning("the learning-rate stage is incomplete (a run crashed): no rates "
+                            "picked, no later run started")
+                return summary
             picks = choose_learning_rates(spec, study_dir)
             if not quiet:
                 log.info("learning rates picked: " + ", ".join(
