@@ -17,7 +17,7 @@ def test_tiny_study_on_submitits_local_executor_matches_the_local_backend(
     pytest.importorskip("submitit")
     summary = run_sweep(spec, tmp_path, tiny_dataset, backend="slurm", workers=2, threads=1,
                         quiet=True, slurm=SlurmOptions(local=True, time_min=10))
-    assert not summary.failed and summary.finished
+    assert not summary.failed and not summary.crashed and summary.finished
     assert table(tmp_path / "runs.csv") == table(local_study[0] / "runs.csv")
     jobs = [p for p in (tmp_path / "slurm").iterdir() if p.is_dir()]
     assert len(jobs) >= len(summary.finished)  # submitit's per-job folders: logs, results

@@ -20,7 +20,7 @@ def test_tiny_study_runs_end_to_end(spec, local_study):
     picks = read_picks(out)
     assert set(picks) == set(spec.arms) and all(p in spec.lr.grid for p in picks.values())
     runs = plan_study(spec, picks)
-    assert not summary.failed and len(summary.finished) == len(runs)
+    assert not summary.failed and not summary.crashed and len(summary.finished) == len(runs)
     table = _table(out / "runs.csv")
     assert set(table) == {run_id(r, spec) for r in runs}
     with open(out / "runs.csv", newline="") as fh:
@@ -46,7 +46,7 @@ def test_ray_backend_gives_the_same_table(spec, local_study, tiny_dataset, tmp_p
     pytest.importorskip("ray")
     summary = run_sweep(spec, tmp_path, tiny_dataset, backend="ray", workers=2, threads=1,
                         quiet=True)
-    assert not summary.failed
+    assert not summary.failed and not summary.crashed
     assert _table(tmp_path / "runs.csv") == _table(local_study[0] / "runs.csv")
 
 
@@ -90,7 +90,7 @@ def test_interrupted_sweep_resumes(spec, local_study, tiny_dataset, tmp_path):
 
     summary = run_sweep(spec, tmp_path / "study", tiny_dataset, workers=1, threads=1,
                         quiet=True)
-    assert set(done) <= set(summary.skipped) and not summary.failed
+    assert set(done) <= set(summary.skipped) and not summary.failed and not summary.crashed
     assert partial.name in summary.finished  # the partial run was resumed, not skipped
     for rid, mtime in done.items():
         assert (results / rid / "result.json").stat().st_mtime_ns == mtime
