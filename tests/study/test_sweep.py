@@ -139,7 +139,8 @@ def test_a_crashed_run_stops_the_lr_stage_and_exits_1(spec, tiny_dataset, capsys
     assert main(argv) == 1
     captured = capsys.readouterr()
     assert f"crashed: {victim.name}: " in captured.out and "is corrupt" in captured.out
-    assert "1 run(s) crashed" in captured.err and "eqscale sweep run" in captured.err
+    assert f"1 run(s) crashed ({victim.name}: " in captured.err
+    assert "`eqscale sweep run` again" in captured.err
     assert (victim / "sweep_error.json").is_file() and read_picks(out) is None
     stage = {run_id(r, spec) for r in plan_lr_stage(spec)}
     assert {p.name for p in victim.parent.iterdir()} == stage  # no later run started

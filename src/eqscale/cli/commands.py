@@ -128,14 +128,6 @@ def _summary_lines(summary: Any) -> list[str]:
     return lines
 
 
-def _refuse_crashes(summary: Any, command: str) -> None:
-    """Exit 1 when a run's task crashed: the study is incomplete (the next call retries it)."""
-    if summary.crashed:
-        raise RunFailedError(f"{len(summary.crashed)} run(s) crashed (listed above) and the "
-                             f"study is incomplete; fix the cause and run `{command}` again to "
-                             "retry them (finished runs are kept)")
-
-
 def sweep(a: argparse.Namespace) -> None:
     from pathlib import Path
 
@@ -147,6 +139,7 @@ def sweep(a: argparse.Namespace) -> None:
     from eqscale.study.sweep import (
         plan_table,
         read_picks,
+        refuse_crashes,
         resources_text,
         run_sweep,
         study_status,
@@ -188,7 +181,7 @@ def sweep(a: argparse.Namespace) -> None:
                         local_gpus=a.ray_gpus, slurm=slurm)
     print("\n".join(_summary_lines(summary)))
     print(f"sweep took {time.perf_counter() - start:.0f} s")
-    _refuse_crashes(summary, "eqscale sweep run")
+    refuse_crashes(summary, "eqscale sweep run")
 
 
 def fit(a: argparse.Namespace) -> None:
@@ -244,4 +237,3 @@ def demo(a: argparse.Namespace) -> None:
     print("\n".join(_summary_lines(done.summary)))
     print(f"done in {done.seconds:.0f} s ({done.seconds / 60:.1f} min)")
     print(f"report: {done.report} (Markdown: {done.markdown})")
-    _refuse_crashes(done.summary, "eqscale demo")

@@ -18,7 +18,7 @@ from pathlib import Path
 from eqscale.locks import folder_lock
 from eqscale.study.plan import plan_study
 from eqscale.study.presets import load_study
-from eqscale.study.sweep import SweepSummary, ensure_dataset, run_sweep
+from eqscale.study.sweep import SweepSummary, ensure_dataset, refuse_crashes, run_sweep
 
 STAGES = 4
 log = logging.getLogger(__name__)
@@ -66,6 +66,7 @@ def _run_demo(study_dir: Path, preset: str, workers: int | None) -> DemoResult:
 
     _stage(2, "training: compute (IsoFLOP) and data studies", start)
     summary = run_sweep(spec, study_dir, data_dir, backend="local", workers=workers)
+    refuse_crashes(summary, "eqscale demo")  # no fits on an incomplete study
 
     _stage(3, "fitting scaling laws", start)
     fit_runs(summary.table, n_bootstrap=spec.bootstrap, seed=0, workers=workers)

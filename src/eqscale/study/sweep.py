@@ -23,7 +23,7 @@ from typing import Any
 from eqscale.atomic import write_json_atomic
 from eqscale.backends import make_backend
 from eqscale.data.verify import verify_dataset
-from eqscale.errors import EqscaleError, StorageError
+from eqscale.errors import EqscaleError, RunFailedError, StorageError
 from eqscale.locks import folder_lock
 from eqscale.study.collect import collect_study
 from eqscale.study.plan import (
@@ -60,6 +60,20 @@ class SweepSummary:
     failed: dict[str, str] = field(default_factory=dict)  # run id -> reason
     crashed: dict[str, str] = field(default_factory=dict)  # run id -> error
     table: Path | None = None
+
+
+def refuse_crashes(summary: SweepSummary, command: str) -> None:
+    """Raise :class:`RunFailedError` (exit 1) when a run's task crashed: the study is
+    incomplete, and fits made now would silently miss the run (the next call retries it)."""
+    if not summary.crashed:
+        return
+    shown = list(summary.crashed.items())[:3]
+    more = " ..." if len(summary.crashed) > len(shown) else ""
+    raise RunFailedError(f"{len(summary.crashed)} run(s) crashed ("
+                         + "; ".join(f"{rid}: {error}" for rid, error in shown) + more
+                         + f"; tracebacks in their {SWEEP_ERROR}): the study is incomplete; fix "
+                         f"the cause and run `{command}` again to retry them (finished runs are "
+                         "kept)")
 
 
 def ensure_dataset(spec: StudySpec, data_dir: Path, generate: bool, backend: str = "local",
